@@ -1,0 +1,18 @@
+import os
+from pathlib import Path
+
+import pytest
+
+# Keep TensorFlow quiet and on few threads in tests; set before any import of it.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data():
+    """The full PASCAL copy beside the project (present on developer machines and in CI)."""
+    if not (SHARED / "pascal" / "set_a.csv").is_file():
+        pytest.skip(f"full PASCAL copy not found at {SHARED}")
+    return SHARED
