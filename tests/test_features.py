@@ -1,0 +1,248 @@
+import pickle
+
+import librosa
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+from sklearn.base import clone
+from sklearn.model_selection import StratifiedGroupKFold, cross_val_score
+from sklearn.pipeline import FeatureUnion, make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from hbclf.datasets import load_pascal
+from hbclf.features import (
+    MFCC,
+    AudioReader,
+    FixedLength,
+    LogMel,
+    Sequences,
+    SpectralFeatures,
+    TimeSummary,
+)
+from hbclf.io import AudioError
+
+# Checks that cannot apply to transformers whose input is recordings and whose output is
+# a sequence of variable-length matrices; every other scikit-learn check runs and passes.
+_RAGGED_OUTPUT = "output is a Sequences object array of (features, frames) matrices, not a table"
+_NO_N_FEATURES = "recordings have no fixed number of input features (their length varies)"
+_FIT_READS_NOTHING = "fit only validates parameters; recordings are read and checked in transform"
+AUDIO_INPUT_XFAIL = {
+    "check_estimators_dtypes": _RAGGED_OUTPUT,
+    "check_pipeline_consistency": _RAGGED_OUTPUT,
+    "check_estimators_pickle": _RAGGED_OUTPUT,
+    "check_fit_idempotent": _RAGGED_OUTPUT,
+    "check_methods_sample_order_invariance": _RAGGED_OUTPUT,
+    "check_methods_subset_invariance": _RAGGED_OUTPUT,
+    "check_transformer_general": _RAGGED_OUTPUT,
+    "check_transformer_preserve_dtypes": _RAGGED_OUTPUT,
+    "check_transformer_data_not_an_array": _RAGGED_OUTPUT,
+    "check_n_features_in": _NO_N_FEATURES,
+    "check_n_features_in_after_fitting": _NO_N_FEATURES,
+    "check_fit1d": _FIT_READS_NOTHING,
+    "check_fit2d_predict1d": _FIT_READS_NOTHING,
+    "check_estimators_empty_data_messages": _FIT_READS_NOTHING,
+    "check_estimators_nan_inf": _FIT_READS_NOTHING,
+    "check_complex_data": _FIT_READS_NOTHING,
+    "check_estimator_sparse_tag": _FIT_READS_NOTHING,
+}
+
+
+def expected_failed_checks(estimator):
+    if isinstance(estimator, (TimeSummary, FixedLength)):
+        return {}
+    return AUDIO_INPUT_XFAIL
+
+
+# sklearn's checks use waveforms of a few samples: accept any length there
+@parametrize_with_checks(
+    [
+        AudioReader(min_duration=0),
+        MFCC(min_duration=0),
+        LogMel(min_duration=0),
+        SpectralFeatures(min_duration=0),
+        TimeSummary(),
+        FixedLength(frames=5),
+    ],
+    expected_failed_checks=expected_failed_checks,
+)
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+@pytest.fixture(scope="module")
+def set_a():
+    return load_pascal("a")
+
+
+def test_mfcc_equals_librosa(set_a):
+    path = set_a.filenames[0]
+    y, sr = librosa.load(path, sr=None)
+    expected = librosa.feature.mfcc(
+        y=y, sr=sr, n_mfcc=40, n_fft=256, hop_length=128, n_mels=40, fmin=25.0, fmax=2000
+    )
+    got = MFCC().fit_transform([path])[0]
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-3)
+
+
+def test_logmel_equals_librosa(set_a):
+    y, sr = librosa.load(set_a.filenames[1], sr=None)
+    S = librosa.feature.melspectrogram(
+        y=y, sr=sr, n_fft=256, hop_length=128, n_mels=40, fmin=25.0, fmax=2000
+    )
+    np.testing.assert_allclose(
+        LogMel().fit_transform([y])[0], librosa.power_to_db(S, top_db=80), rtol=1e-4, atol=1e-3
+    )
+
+
+def test_paths_and_waveforms_give_the_same_features(set_a):
+    files = set_a.filenames[:4]
+    waves = AudioReader().fit_transform(files)
+    a = MFCC(deltas=2).fit_transform(files)
+    b = MFCC(deltas=2).fit_transform(waves)
+    assert a.feature_names == b.feature_names and len(a.feature_names) == 120
+    for m, n in zip(a, b):
+        np.testing.assert_array_equal(m, n)
+
+
+def test_threads_give_the_same_features(set_a):
+    files = set_a.filenames[:7]
+    serial = SpectralFeatures().fit_transform(files)
+    threaded = SpectralFeatures(n_jobs=2).fit_transform(files)
+    for m, n in zip(serial, threaded):
+        np.testing.assert_array_equal(m, n)
+
+
+def test_spectral_features_rows(set_a):
+    est = SpectralFeatures().fit(set_a.filenames[:1])
+    out = est.transform(set_a.filenames[:1])[0]
+    assert out.shape[0] == len(est.get_feature_names_out()) == 11
+    centroid = out[list(est.get_feature_names_out()).index("centroid")]
+    assert np.all((centroid >= 0) & (centroid <= 2000))
+
+
+def test_time_summary_names_and_pandas_output(set_a):
+    pipe = make_pipeline(MFCC(n_mfcc=13, deltas=1), TimeSummary(stats=("mean", "p90")))
+    pipe.set_output(transform="pandas")
+    df = pipe.fit_transform(set_a.filenames[:5])
+    assert isinstance(df, pd.DataFrame) and df.shape == (5, 52)
+    assert list(df.columns[:2]) == ["mfcc0_mean", "mfcc1_mean"]
+    assert "mfcc12_d1_p90" in df.columns
+    assert list(pipe.get_feature_names_out()) == list(df.columns)
+    # the values are the statistics of the per-frame matrices
+    mats = MFCC(n_mfcc=13, deltas=1).fit_transform(set_a.filenames[:1])
+    assert df["mfcc3_mean"].iloc[0] == pytest.approx(mats[0][3].mean(), rel=1e-5)
+
+
+def test_time_summary_statistics():
+    X = Sequences([np.array([[1.0, 2.0, 4.0, 7.0]])], feature_names=["f"])
+    ts = TimeSummary(stats=("mean", "std", "min", "max", "median", "p50", "delta_mean",
+                            "delta_std", "skew", "kurtosis")).fit(X)
+    got = dict(zip(ts.get_feature_names_out(), ts.transform(X)[0]))
+    assert got["f_mean"] == 3.5 and got["f_min"] == 1 and got["f_max"] == 7
+    assert got["f_median"] == got["f_p50"] == 3.0
+    assert got["f_delta_mean"] == 2.0 and got["f_delta_std"] == pytest.approx(np.std([1, 2, 3]))
+    assert got["f_std"] == pytest.approx(np.std([1, 2, 4, 7]))
+    with pytest.raises(ValueError, match="unknown statistic"):
+        TimeSummary(stats=("average",)).fit(X)
+
+
+def test_fixed_length_is_the_seed_image(set_a):
+    X = make_pipeline(MFCC(), FixedLength()).fit_transform(set_a.filenames[:3])
+    assert X.shape == (3, 40, 130) and X.dtype == np.float32
+
+
+def test_fixed_length_crops_and_pads():
+    short = np.arange(3.0).reshape(1, 3)
+    long_ = np.arange(10.0).reshape(1, 10)
+    X = Sequences([short, long_])
+    np.testing.assert_array_equal(FixedLength(5).fit_transform(X)[0, 0], [0, 1, 2, 0, 0])
+    np.testing.assert_array_equal(FixedLength(5, pad="wrap").fit_transform(X)[0, 0], [0, 1, 2, 0, 1])
+    np.testing.assert_array_equal(FixedLength(5).fit_transform(X)[1, 0], [0, 1, 2, 3, 4])
+    np.testing.assert_array_equal(FixedLength(4, crop="center").fit_transform(X)[1, 0], [3, 4, 5, 6])
+
+
+def test_feature_union_of_two_branches(set_a):
+    union = FeatureUnion([
+        ("mfcc", make_pipeline(MFCC(n_mfcc=13), TimeSummary(stats=("mean",)))),
+        ("shape", make_pipeline(SpectralFeatures(features=("centroid", "rms")),
+                                TimeSummary(stats=("mean", "std")))),
+    ])
+    out = union.fit_transform(set_a.filenames[:4])
+    assert out.shape == (4, 13 + 4)
+    assert "shape__centroid_std" in union.get_feature_names_out()
+
+
+def test_clone_params_and_pickle(set_a):
+    est = MFCC(n_mfcc=20, deltas=1, n_jobs=2)
+    assert clone(est).get_params() == est.get_params()
+    fitted = est.fit(set_a.filenames[:2])
+    again = pickle.loads(pickle.dumps(fitted))
+    a, b = fitted.transform(set_a.filenames[:2]), again.transform(set_a.filenames[:2])
+    assert b.feature_names == a.feature_names
+    np.testing.assert_array_equal(a[1], b[1])
+    restored = pickle.loads(pickle.dumps(a))
+    assert isinstance(restored, Sequences) and restored.feature_names == a.feature_names
+
+
+def test_memory_cache_skips_librosa_on_the_second_pass(set_a, tmp_path, monkeypatch):
+    files, y = set_a.filenames[::10], set_a.target[::10]
+
+    def build():
+        return make_pipeline(MFCC(), TimeSummary(), StandardScaler(), SVC(),
+                             memory=str(tmp_path))
+
+    first = build().fit(files, y).decision_function(files[:3])
+    calls = []
+    real_stft = librosa.stft
+    monkeypatch.setattr(librosa, "stft", lambda *a, **k: calls.append(1) or real_stft(*a, **k))
+    second = build().fit(files, y)
+    assert calls == []  # features came from the cache
+    np.testing.assert_allclose(second.decision_function(files[:3]), first)
+    second.decision_function(files[:3])
+    assert calls  # transform of new data does compute (and the spy works)
+
+
+def test_audio_reader_band_pass_and_normalisation():
+    sr = 4000
+    t = np.arange(2 * sr) / sr
+    low, high = np.sin(2 * np.pi * 60 * t), np.sin(2 * np.pi * 1500 * t)
+    y = (0.1 * (low + high)).astype(np.float32)
+    out = AudioReader(band=(25, 400), normalize="peak").fit_transform([y])[0]
+    assert np.max(np.abs(out)) == pytest.approx(1.0)
+    spectrum = np.abs(np.fft.rfft(out[sr // 2: -sr // 2]))
+    freqs = np.fft.rfftfreq(sr, 1 / sr)
+    assert spectrum[np.argmin(np.abs(freqs - 1500))] < 0.01 * spectrum[np.argmin(np.abs(freqs - 60))]
+    rms = AudioReader(normalize="rms").fit_transform([y])[0]
+    assert np.sqrt(np.mean(rms.astype(float) ** 2)) == pytest.approx(1.0, rel=1e-4)
+    with pytest.raises(ValueError, match="band upper edge"):
+        AudioReader(band=(25, 3000)).fit([y])
+
+
+def test_a_bad_recording_stops_the_transform_and_is_named(set_a, tmp_path):
+    bad = tmp_path / "broken.wav"
+    bad.write_bytes(b"RIFF....WAVEfmt nonsense")
+    files = np.array(list(set_a.filenames[:3]) + [str(bad)], dtype=object)
+    for est in (AudioReader(), MFCC(), SpectralFeatures(n_jobs=2)):
+        with pytest.raises(AudioError, match="broken.wav: not a readable audio file"):
+            est.fit(files).transform(files)
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(8000), 4000)
+    with pytest.raises(AudioError, match="silent.wav: is silent"):
+        MFCC().fit_transform([str(silent)])
+    with pytest.raises(AudioError, match="recording 1: contains NaN"):
+        MFCC().fit_transform([np.ones(4000), np.full(4000, np.nan)])
+    with pytest.raises(TypeError, match="single path"):
+        MFCC().fit_transform(str(silent))
+
+
+def test_issue_snippet_under_grouped_cross_validation(set_a):
+    svm = make_pipeline(AudioReader(sr=4000), MFCC(n_mfcc=40, deltas=1), TimeSummary(),
+                        StandardScaler(), SVC())
+    cv = StratifiedGroupKFold(n_splits=3, shuffle=True, random_state=0)
+    scores = cross_val_score(svm, set_a.filenames, set_a.target, groups=set_a.groups, cv=cv,
+                             scoring="balanced_accuracy")
+    assert scores.shape == (3,)
+    assert scores.mean() > 0.4  # chance is 0.25 for four classes
