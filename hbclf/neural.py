@@ -132,12 +132,23 @@ class _NeuralClassifier(KerasClassifier):
         return _Standardizer(enabled=self.standardize)
 
     def _validate_data(self, X=None, y=None, reset=False, y_numeric=False):
+        name = type(self).__name__
         if X is not None:
+            if hasattr(X, "tocsr") or type(X).__module__.startswith("scipy.sparse"):
+                raise TypeError(f"{name} does not support sparse input; pass a dense array")
+            if np.shape(X)[0] == 0:
+                raise ValueError(f"Found array with 0 sample(s) (shape={np.shape(X)}) while a "
+                                 "minimum of 1 is required.")
             X = _as_3d(X)
             if X.ndim != 3:
                 raise ValueError(
-                    f"{type(self).__name__} expects (n_recordings, n_features, n_frames) input "
-                    f"(e.g. from FixedLength), got shape {X.shape}"
+                    f"{name} expects (n_recordings, n_features, n_frames) input "
+                    f"(e.g. from FixedLength), got shape {X.shape}. Reshape your data."
+                )
+            if not reset and hasattr(self, "X_shape_") and X.shape[1:] != self.X_shape_[1:]:
+                raise ValueError(
+                    f"X has {X.shape[1]} features, but {name} is expecting "
+                    f"{self.X_shape_[1]} features as input (and {self.X_shape_[2]} frames)"
                 )
         return super()._validate_data(X, y, reset=reset, y_numeric=y_numeric)
 
