@@ -1,0 +1,361 @@
+"""The harness: every model on the same patient-grouped folds, tables and figures in results/.
+
+Usage::
+
+    python -m benchmarks.run --cv 5                  # all tasks, all models
+    python -m benchmarks.run --task b --models svm,cnn --search
+    python -m benchmarks.run --quick --out /tmp/r    # smoke run (what the tests use)
+    python -m benchmarks.run --scheduler tcp://host:8786   # folds on a Dask cluster
+
+Leak-free by construction: folds are ``StratifiedGroupKFold`` on patients;
+feature extraction learns nothing and is computed once per recording; every
+step that learns (scaler, model, and the inner grid search of ``--search``)
+is fitted on the training fold only. Each finished (task, model, fold) is
+written at once, atomically, under ``<out>/runs/``; a second run resumes from
+those files (``--force`` recomputes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hbclf import __version__, pipelines
+from hbclf.datasets import load_pascal
+from hbclf.io import AudioError
+from hbclf.metrics import score_task
+
+TASKS = ("a", "b", "binary")
+QUICK_MODELS = ("dummy", "logreg", "svm", "cnn")
+DEFAULT_OUT = Path(__file__).resolve().parents[1] / "results"
+COLUMNS = {
+    "a": ["total_precision", "heart_problem_f", "artifact_youden"],
+    "b": ["total_precision", "youden", "discriminant_power"],
+    "binary": ["sensitivity", "specificity", "macc", "roc_auc"],
+}
+COMMON = ["balanced_accuracy", "macro_f1", "accuracy"]
+
+
+# -- data and folds ---------------------------------------------------------------------------
+
+def task_data(task, data_home=None):
+    """Files, string labels and patient groups of a task."""
+    if task in ("a", "b"):
+        d = load_pascal(task, data_home=data_home)
+        return d.filenames, d.label.astype(str), d.groups
+    d = load_pascal("all", data_home=data_home)
+    keep = d.label != "artifact"
+    y = np.where(d.label[keep] == "normal", "normal", "abnormal")
+    return d.filenames[keep], y, d.groups[keep]
+
+
+def make_folds(y, groups, n_splits, seed):
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    fold = np.empty(len(y), dtype=int)
+    cv = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    for k, (_, test) in enumerate(cv.split(np.zeros(len(y)), y, groups)):
+        fold[test] = k
+    return fold
+
+
+def extract(featurizer, files, cache_dir):
+    """Features of every recording, cached on disk (keyed on the steps and the paths)."""
+    from joblib import Memory
+
+    def compute(featurizer, files):
+        return featurizer.fit_transform(files)
+
+    return Memory(cache_dir, verbose=0).cache(compute)(featurizer, list(files))
+
+
+# -- one fold ---------------------------------------------------------------------------------
+
+def run_fold(task, model, k, X, y, groups, fold, *, seed, quick, search, n_threads):
+    """Fit on all folds but ``k``, predict fold ``k``; a JSON-ready record."""
+    from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold
+
+    _, est = pipelines.split_stateless(
+        pipelines.make(model, random_state=seed, quick=quick, n_threads=n_threads)
+    )
+    train, test = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
+    chosen = {}
+    grid = pipelines.param_grid(model) if search else {}
+    t0 = time.perf_counter()
+    if grid:
+        inner = StratifiedGroupKFold(n_splits=3, shuffle=True, random_state=seed)
+        est = GridSearchCV(est, grid, cv=list(inner.split(train, y[train], groups[train])),
+                           scoring="balanced_accuracy", refit=True)
+        est.fit(X[train], y[train])
+        chosen = {key: repr(v) for key, v in est.best_params_.items()}
+    else:
+        est.fit(X[train], y[train])
+    fit_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    pred = est.predict(X[test])
+    classes = [str(c) for c in est.classes_]
+    if hasattr(est, "predict_proba"):
+        proba = est.predict_proba(X[test])
+    else:  # SVC: decision values, enough for ROC AUC, stored in place of probabilities
+        dec = est.decision_function(X[test])
+        proba = np.c_[-dec, dec] if dec.ndim == 1 else dec
+    predict_s = time.perf_counter() - t0
+    scores = score_task(task, y[test], pred, proba, classes)
+    return {
+        "task": task, "model": model, "fold": int(k),
+        "fit_seconds": fit_s, "predict_seconds": predict_s, "params": chosen,
+        "scores": {m: float(v) for m, v in scores.items()},
+        "index": test.tolist(), "pred": [str(p) for p in pred],
+        "classes": classes, "scores_or_proba": np.round(proba, 6).tolist(),
+    }
+
+
+def atomic_write(path, text):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+# -- tables and figures -----------------------------------------------------------------------
+
+def _fmt(mean, std):
+    return "–" if np.isnan(mean) else f"{mean:.3f} ± {std:.3f}"
+
+
+def summarise(task, records, y, files, out):
+    rows = []
+    for r in records:
+        rows.append({"task": task, "model": r["model"], "fold": r["fold"],
+                     "fit_seconds": r["fit_seconds"], "predict_seconds": r["predict_seconds"],
+                     "params": json.dumps(r["params"], sort_keys=True), **r["scores"]})
+    per_fold = pd.DataFrame(rows).sort_values(["model", "fold"])
+    tdir = out / task
+    atomic_write(tdir / "folds_scores.csv", per_fold.to_csv(index=False))
+
+    cols = COMMON + COLUMNS[task] + ["fit_seconds"]
+    order = [m for m in pipelines.names() if m in set(per_fold["model"])]
+    agg = per_fold.groupby("model")[cols].agg(["mean", "std"]).reindex(order)
+    flat = pd.DataFrame({f"{c}_{s}": agg[(c, s)] for c in cols for s in ("mean", "std")})
+    atomic_write(tdir / "summary.csv", flat.to_csv(float_format="%.4f"))
+
+    lines = ["| model | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    best = {c: (agg[(c, "mean")].min() if c == "fit_seconds" else agg[(c, "mean")].max())
+            for c in cols}
+    for m in order:
+        cells = []
+        for c in cols:
+            mean, std = agg.loc[m, (c, "mean")], agg.loc[m, (c, "std")]
+            cell = f"{mean:.1f} s" if c == "fit_seconds" else _fmt(mean, std)
+            cells.append(f"**{cell}**" if mean == best[c] and c != "fit_seconds" else cell)
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    table = "\n".join(lines)
+    atomic_write(tdir / "summary.md", table + "\n")
+
+    oof = pd.DataFrame({"file": [Path(f).name for f in files], "label": y})
+    for r in records:
+        oof.loc[r["index"], r["model"]] = r["pred"]
+    atomic_write(tdir / "oof_predictions.csv", oof.to_csv(index_label="index"))
+    _figures(task, records, y, order, agg, tdir)
+    return table
+
+
+def _figures(task, records, y, order, agg, tdir):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    labels = sorted(set(y))
+    for m in order:
+        idx = np.concatenate([r["index"] for r in records if r["model"] == m])
+        pred = np.concatenate([r["pred"] for r in records if r["model"] == m])
+        fig, ax = plt.subplots(figsize=(4.5, 4))
+        ConfusionMatrixDisplay.from_predictions(y[idx], pred, labels=labels, ax=ax,
+                                                colorbar=False, xticks_rotation=30)
+        ax.set_title(f"task {task}: {m} (out-of-fold)")
+        fig.tight_layout()
+        fig.savefig(tdir / f"confusion_{m}.png", dpi=100)
+        plt.close(fig)
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    means = agg[("balanced_accuracy", "mean")].to_numpy()
+    stds = agg[("balanced_accuracy", "std")].fillna(0).to_numpy()
+    ax.bar(order, means, yerr=stds, capsize=3, color="tab:blue")
+    ax.set_ylabel("balanced accuracy")
+    ax.set_ylim(0, 1)
+    ax.set_title(f"task {task}: models on the same grouped folds (mean ± std)")
+    fig.tight_layout()
+    fig.savefig(tdir / "comparison.png", dpi=100)
+    plt.close(fig)
+
+
+README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def update_readme(readme, tables, config):
+    text = readme.read_text()
+    if README_START not in text or README_END not in text:
+        return False
+    names = {"a": "Set A (4 classes)", "b": "Set B (3 classes)",
+             "binary": "Binary: normal vs abnormal (A + B, no artifact)"}
+    body = [README_START,
+            f"Generated by `python -m benchmarks.run` ({config}); from `results/*/summary.md`.", ""]
+    for task, table in tables.items():
+        body += [f"**{names[task]}**", "", table, ""]
+    body.append(README_END)
+    head, rest = text.split(README_START, 1)
+    tail = rest.split(README_END, 1)[1]
+    atomic_write(readme, head + "\n".join(body) + tail)
+    return True
+
+
+# -- command line -----------------------------------------------------------------------------
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n")[0])
+    p.add_argument("--task", default="all", help="a, b, binary or all (comma-separated)")
+    p.add_argument("--models", default="all", help=f"comma-separated of {pipelines.names()}")
+    p.add_argument("--cv", type=int, default=5, help="number of grouped folds")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--search", action="store_true", help="nested grid search per model")
+    p.add_argument("--quick", action="store_true", help="few models, 2 folds, few epochs")
+    p.add_argument("--force", action="store_true", help="recompute finished folds")
+    p.add_argument("--n-jobs", type=int, default=1, help="folds run in parallel")
+    p.add_argument("--scheduler", help="address of a Dask scheduler to run the folds on")
+    p.add_argument("--out", default=str(DEFAULT_OUT), help="results folder")
+    p.add_argument("--data-home", help="a full PASCAL copy instead of the embedded one")
+    p.add_argument("--quiet", action="store_true", help="log lines instead of a progress bar")
+    args = p.parse_args(argv)
+    tasks = TASKS if args.task == "all" else tuple(args.task.split(","))
+    models = (QUICK_MODELS if args.quick else tuple(pipelines.names())) \
+        if args.models == "all" else tuple(args.models.split(","))
+    for t in tasks:
+        if t not in TASKS:
+            p.error(f"unknown task {t!r}; choose from {', '.join(TASKS)} or all")
+    for m in models:
+        if m not in pipelines.names():
+            p.error(f"unknown model {m!r}; choose from {', '.join(pipelines.names())}")
+    if args.quick and "--cv" not in " ".join(argv or []):
+        args.cv = 2
+    if args.cv < 2:
+        p.error("--cv must be at least 2")
+    return args, tasks, models
+
+
+def _backend(args):
+    from contextlib import nullcontext
+
+    import joblib
+
+    if args.scheduler:
+        from dask.distributed import Client
+
+        client = Client(args.scheduler)
+        return client, joblib.parallel_config(backend="dask")
+    return None, nullcontext()
+
+
+def main(argv=None):
+    args, tasks, models = parse_args(argv)
+    out = Path(args.out)
+    config = {"cv": args.cv, "seed": args.seed, "quick": args.quick, "search": args.search,
+              "version": __version__}
+    fingerprint = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
+    cache = out / ".cache"
+    from joblib import Parallel, delayed
+
+    client, backend = _backend(args)
+    n_jobs = -1 if args.scheduler else args.n_jobs
+    n_threads = 1 if (args.n_jobs != 1 or args.scheduler) else None
+    tables = {}
+    started = time.perf_counter()
+    try:
+        for task in tasks:
+            files, y, groups = task_data(task, args.data_home)
+            fold = make_folds(y, groups, args.cv, args.seed)
+            tdir = out / task
+            atomic_write(tdir / "folds.csv", pd.DataFrame({
+                "file": [Path(f).name for f in files], "label": y, "group": groups,
+                "fold": fold}).to_csv(index=False))
+            feats = {}
+            for m in models:
+                featurizer, _ = pipelines.split_stateless(pipelines.make(m, quick=args.quick))
+                key = repr(featurizer)
+                if key not in feats:
+                    feats[key] = extract(featurizer, files, cache)
+            done, todo = [], []
+            for m in models:
+                for k in range(args.cv):
+                    path = out / "runs" / task / m / f"fold{k}.json"
+                    rec = json.loads(path.read_text()) if path.is_file() else None
+                    if rec and rec.get("fingerprint") == fingerprint and not args.force:
+                        done.append(rec)
+                    else:
+                        todo.append((m, k, path))
+            jobs = (
+                delayed(run_fold)(task, m, k, feats[repr(pipelines.split_stateless(
+                    pipelines.make(m, quick=args.quick))[0])], y, groups, fold,
+                    seed=args.seed, quick=args.quick, search=args.search, n_threads=n_threads)
+                for m, k, _ in todo
+            )
+            paths = {(m, k): path for m, k, path in todo}
+            bar = _progress(len(todo), task, args.quiet)
+            with backend:
+                results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs)
+                for rec in results:
+                    rec["fingerprint"] = fingerprint
+                    atomic_write(paths[(rec["model"], rec["fold"])], json.dumps(rec))
+                    done.append(rec)
+                    bar(f"{task}/{rec['model']}/fold{rec['fold']} "
+                        f"bacc={rec['scores']['balanced_accuracy']:.3f}")
+            records = sorted((r for r in done if r["model"] in models),
+                             key=lambda r: (r["model"], r["fold"]))
+            tables[task] = summarise(task, records, y, files, out)
+            if not args.quiet:
+                print(f"\n== task {task} ({len(files)} recordings, {args.cv} grouped folds)\n")
+                print(tables[task])
+    except AudioError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if client is not None:
+            client.close()
+    if out.resolve() == DEFAULT_OUT.resolve() and not args.quick and set(tasks) == set(TASKS):
+        desc = f"--cv {args.cv} --seed {args.seed}" + (" --search" if args.search else "")
+        update_readme(DEFAULT_OUT.parent / "README.md", tables, desc)
+    print(f"\nresults in {out} ({time.perf_counter() - started:.0f} s)")
+    return 0
+
+
+def _progress(total, task, quiet):
+    if quiet or total == 0:
+        def log(msg):
+            if not quiet or total:
+                print(msg, flush=True)
+        return log
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=f"task {task}", unit="fold", file=sys.stderr)
+
+    def step(msg):
+        bar.set_postfix_str(msg)
+        bar.update(1)
+        if bar.n == bar.total:
+            bar.close()
+    return step
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""The model registry: every benchmarked model as a ready scikit-learn Pipeline.
+
+>>> from hbclf import pipelines
+>>> pipelines.names()
+['dummy', 'logreg', 'svm', 'rf', 'knn', 'gb', 'cnn', 'rnn']
+>>> pipe = pipelines.make("svm")
+>>> [name for name, _ in pipe.steps]
+['mfcc', 'summary', 'scale', 'clf']
+
+Baselines read MFCCs with first deltas summarised over time
+(:class:`~hbclf.features.TimeSummary`); the networks read the seed's
+40 x 130 MFCC image (:class:`~hbclf.features.FixedLength`). Every pipeline
+starts with steps that learn nothing (feature extraction), so their output
+can be computed once per recording and shared by all folds and models
+(:func:`split_stateless`) without leaking anything from a test fold.
+"""
+
+from __future__ import annotations
+
+from sklearn.pipeline import Pipeline
+
+from .features import MFCC, AudioReader, FixedLength, LogMel, SpectralFeatures, TimeSummary
+
+_STATELESS = (AudioReader, MFCC, LogMel, SpectralFeatures, TimeSummary, FixedLength)
+
+_BASELINES = ("dummy", "logreg", "svm", "rf", "knn", "gb")
+_NETWORKS = ("cnn", "rnn")
+
+
+def names():
+    """Names accepted by :func:`make`, baselines first."""
+    return list(_BASELINES + _NETWORKS)
+
+
+def _classifier(name, random_state, quick):
+    from sklearn.dummy import DummyClassifier
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.svm import SVC
+
+    if name == "dummy":
+        return DummyClassifier(strategy="prior")
+    if name == "logreg":
+        return LogisticRegression(C=0.1, class_weight="balanced", max_iter=2000)
+    if name == "svm":
+        return SVC(C=1.0, gamma="scale", class_weight="balanced", random_state=random_state)
+    if name == "rf":
+        return RandomForestClassifier(n_estimators=100 if quick else 300,
+                                      class_weight="balanced_subsample", min_samples_leaf=2,
+                                      random_state=random_state, n_jobs=1)
+    if name == "knn":
+        return KNeighborsClassifier(n_neighbors=7, weights="distance")
+    if name == "gb":
+        return HistGradientBoostingClassifier(max_iter=50 if quick else 200, learning_rate=0.05,
+                                              class_weight="balanced",
+                                              random_state=random_state)
+    raise ValueError(f"unknown model {name!r}; choose from {names()}")
+
+
+def make(name, *, random_state=0, quick=False, n_threads=None):
+    """A fresh Pipeline for a registered model.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`names`.
+    random_state : int, default=0
+        Seed of every random part.
+    quick : bool, default=False
+        Smaller models and few epochs, for smoke tests (not for results).
+    n_threads : int, optional
+        TensorFlow threads for the networks (see :mod:`hbclf.neural`).
+
+    Returns
+    -------
+    sklearn.pipeline.Pipeline
+    """
+    from sklearn.preprocessing import StandardScaler
+
+    if name in _BASELINES:
+        return Pipeline([
+            ("mfcc", MFCC(n_mfcc=40, deltas=1)),
+            ("summary", TimeSummary()),
+            ("scale", StandardScaler()),
+            ("clf", _classifier(name, random_state, quick)),
+        ])
+    if name in _NETWORKS:
+        from . import neural  # imports TensorFlow: only when a network is asked for
+
+        common = dict(random_state=random_state, n_threads=n_threads,
+                      epochs=2 if quick else 40, patience=8, class_weight="balanced")
+        net = (neural.CNNClassifier(**common) if name == "cnn"
+               else neural.RNNClassifier(units=(32,), **common))
+        return Pipeline([("mfcc", MFCC(n_mfcc=40)), ("image", FixedLength(frames=130)),
+                         ("clf", net)])
+    raise ValueError(f"unknown model {name!r}; choose from {names()}")
+
+
+def param_grid(name):
+    """A small grid for nested search over the final estimator (``clf__...``)."""
+    grids = {
+        "dummy": {},
+        "logreg": {"clf__C": [0.01, 0.1, 1.0]},
+        "svm": {"clf__C": [0.3, 1.0, 3.0]},
+        "rf": {"clf__min_samples_leaf": [1, 3]},
+        "knn": {"clf__n_neighbors": [5, 9]},
+        "gb": {"clf__learning_rate": [0.05, 0.1]},
+        "cnn": {"clf__dropout": [0.1, 0.3]},
+        "rnn": {"clf__units": [(32,), (64,)]},
+    }
+    return grids[name]
+
+
+def split_stateless(pipe):
+    """Split a Pipeline into its leading feature steps (which learn nothing) and the rest.
+
+    Returns
+    -------
+    features : Pipeline or None
+        The leading steps that are hbclf feature extractors.
+    model : Pipeline
+        The remaining steps, fitted per fold.
+    """
+    k = 0
+    while k < len(pipe.steps) and isinstance(pipe.steps[k][1], _STATELESS):
+        k += 1
+    return (pipe[:k] if k else None), pipe[k:]
