@@ -232,7 +232,8 @@ def parse_args(argv):
     p.add_argument("--search", action="store_true", help="nested grid search per model")
     p.add_argument("--quick", action="store_true", help="few models, 2 folds, few epochs")
     p.add_argument("--force", action="store_true", help="recompute finished folds")
-    p.add_argument("--n-jobs", type=int, default=1, help="folds run in parallel")
+    p.add_argument("--n-jobs", type=int, default=min(2, os.cpu_count() or 1),
+                   help="folds run in parallel (default: 2, or 1 on one core)")
     p.add_argument("--scheduler", help="address of a Dask scheduler to run the folds on")
     p.add_argument("--out", default=str(DEFAULT_OUT), help="results folder")
     p.add_argument("--data-home", help="a full PASCAL copy instead of the embedded one")
@@ -278,7 +279,7 @@ def main(argv=None):
 
     client, backend = _backend(args)
     n_jobs = -1 if args.scheduler else args.n_jobs
-    n_threads = 1 if (args.n_jobs != 1 or args.scheduler) else None
+    n_threads = 1  # one TensorFlow thread per fold: the same numbers whatever --n-jobs is
     tables = {}
     started = time.perf_counter()
     try:

@@ -81,20 +81,21 @@ def challenge_b(y_true, y_pred):
 
     Precision per class; sensitivity and specificity of "problem" (murmur +
     extrasystole) against normal; Youden index; discriminant power
-    DP = sqrt(3)/pi * (log10(Se/(1-Se)) + log10(Sp/(1-Sp))) (infinite when
-    Se or Sp is 1, NaN when either is 0); total precision
+    DP = sqrt(3)/pi * (log10(Se/(1-Se)) + log10(Sp/(1-Sp))); total precision
     (136 P_normal + 39 P_murmur + 20 P_extrastole) / 195.
+
+    DP is infinite when Se or Sp is exactly 0 or 1 (a small fold, or a model
+    that never says "problem"); it is computed with the usual continuity
+    correction Se = (TP + 0.5) / (P + 1), Sp = (TN + 0.5) / (N + 1), so that
+    it stays finite and comparable across folds.
     """
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     p = {lab: _precision(y_true, y_pred, lab) for lab in ("normal", "murmur", "extrastole")}
-    se, sp = _se_sp(y_true != "normal", y_pred != "normal")
-
-    def logit(v):
-        if v <= 0:
-            return math.nan
-        return math.inf if v >= 1 else math.log10(v / (1 - v))
-
-    dp = math.sqrt(3) / math.pi * (logit(se) + logit(sp))
+    true_pos, pred_pos = y_true != "normal", y_pred != "normal"
+    se, sp = _se_sp(true_pos, pred_pos)
+    se_c = ((true_pos & pred_pos).sum() + 0.5) / (true_pos.sum() + 1)
+    sp_c = ((~true_pos & ~pred_pos).sum() + 0.5) / ((~true_pos).sum() + 1)
+    dp = math.sqrt(3) / math.pi * (math.log10(se_c / (1 - se_c)) + math.log10(sp_c / (1 - sp_c)))
     return {
         **{f"precision_{k}": v for k, v in p.items()},
         "problem_sensitivity": se,
