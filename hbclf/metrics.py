@@ -26,12 +26,16 @@ __all__ = ["classification_scores", "challenge_a", "challenge_b", "binary_scores
 
 
 def classification_scores(y_true, y_pred):
-    """Balanced accuracy, macro F1 and accuracy."""
-    return {
+    """Balanced accuracy, macro F1, accuracy and the recall of every true class."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    out = {
         "balanced_accuracy": balanced_accuracy_score(y_true, y_pred),
         "macro_f1": f1_score(y_true, y_pred, average="macro", zero_division=0),
         "accuracy": accuracy_score(y_true, y_pred),
     }
+    for label in np.unique(y_true):
+        out[f"recall_{label}"] = float(np.mean(y_pred[y_true == label] == label))
+    return out
 
 
 def _precision(y_true, y_pred, label):

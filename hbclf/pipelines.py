@@ -2,12 +2,13 @@
 
 >>> from hbclf import pipelines
 >>> pipelines.names()
-['dummy', 'logreg', 'svm', 'rf', 'knn', 'gb', 'cnn', 'rnn']
+['dummy', 'logreg', 'svm', 'rf', 'knn', 'gb', 'logreg_rhythm', 'svm_rhythm', 'cnn', 'rnn']
 >>> pipe = pipelines.make("svm")
 >>> [name for name, _ in pipe.steps]
 ['mfcc', 'summary', 'scale', 'clf']
 
-Baselines read 40 MFCCs summarised over time by their mean, standard
+The ``*_rhythm`` models add the heart rate and rhythm of
+:class:`~hbclf.heartbeat.RhythmFeatures` to the same table. Baselines read 40 MFCCs summarised over time by their mean, standard
 deviation and the standard deviation of their frame-to-frame change
 (:class:`~hbclf.features.TimeSummary`), 120 features: the design the
 project's reference numbers were measured with; the networks read the seed's
@@ -19,19 +20,27 @@ can be computed once per recording and shared by all folds and models
 
 from __future__ import annotations
 
-from sklearn.pipeline import Pipeline
+from sklearn.pipeline import FeatureUnion, Pipeline
 
 from .features import MFCC, AudioReader, FixedLength, LogMel, SpectralFeatures, TimeSummary
+from .heartbeat import RhythmFeatures
 
-_STATELESS = (AudioReader, MFCC, LogMel, SpectralFeatures, TimeSummary, FixedLength)
+_STATELESS = (AudioReader, MFCC, LogMel, SpectralFeatures, TimeSummary, FixedLength,
+              RhythmFeatures)
 
 _BASELINES = ("dummy", "logreg", "svm", "rf", "knn", "gb")
+_RHYTHM = ("logreg_rhythm", "svm_rhythm")
 _NETWORKS = ("cnn", "rnn")
 
 
 def names():
     """Names accepted by :func:`make`, baselines first."""
-    return list(_BASELINES + _NETWORKS)
+    return list(_BASELINES + _RHYTHM + _NETWORKS)
+
+
+def _spectral_summary():
+    return [("mfcc", MFCC(n_mfcc=40)),
+            ("summary", TimeSummary(stats=("mean", "std", "delta_std")))]
 
 
 def _classifier(name, random_state, quick):
@@ -81,11 +90,20 @@ def make(name, *, random_state=0, quick=False, n_threads=None):
     from sklearn.preprocessing import StandardScaler
 
     if name in _BASELINES:
-        return Pipeline([
-            ("mfcc", MFCC(n_mfcc=40)),
-            ("summary", TimeSummary(stats=("mean", "std", "delta_std"))),
+        return Pipeline(_spectral_summary() + [
             ("scale", StandardScaler()),
             ("clf", _classifier(name, random_state, quick)),
+        ])
+    if name in _RHYTHM:
+        from sklearn.impute import SimpleImputer
+
+        union = FeatureUnion([("spectral", Pipeline(_spectral_summary())),
+                              ("rhythm", RhythmFeatures())])
+        return Pipeline([
+            ("features", union),
+            ("impute", SimpleImputer(strategy="median")),  # rhythm of undetected recordings
+            ("scale", StandardScaler()),
+            ("clf", _classifier(name.split("_")[0], random_state, quick)),
         ])
     if name in _NETWORKS:
         from . import neural  # imports TensorFlow: only when a network is asked for
@@ -105,6 +123,8 @@ def param_grid(name):
         "dummy": {},
         "logreg": {"clf__C": [0.01, 0.1, 1.0]},
         "svm": {"clf__C": [0.3, 1.0, 3.0]},
+        "logreg_rhythm": {"clf__C": [0.01, 0.1, 1.0]},
+        "svm_rhythm": {"clf__C": [0.3, 1.0, 3.0]},
         "rf": {"clf__min_samples_leaf": [1, 3]},
         "knn": {"clf__n_neighbors": [5, 9]},
         "gb": {"clf__learning_rate": [0.05, 0.1]},
@@ -125,6 +145,16 @@ def split_stateless(pipe):
         The remaining steps, fitted per fold.
     """
     k = 0
-    while k < len(pipe.steps) and isinstance(pipe.steps[k][1], _STATELESS):
+    while k < len(pipe.steps) and _learns_nothing(pipe.steps[k][1]):
         k += 1
     return (pipe[:k] if k else None), pipe[k:]
+
+
+def _learns_nothing(step):
+    if isinstance(step, _STATELESS):
+        return True
+    if isinstance(step, Pipeline):
+        return all(_learns_nothing(s) for _, s in step.steps)
+    if isinstance(step, FeatureUnion):
+        return all(_learns_nothing(s) for _, s in step.transformer_list)
+    return False

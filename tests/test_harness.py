@@ -106,7 +106,11 @@ def test_dask_cluster_gives_the_same_table(tmp_path):
 
 
 def test_registry():
-    assert pipelines.names() == ["dummy", "logreg", "svm", "rf", "knn", "gb", "cnn", "rnn"]
+    assert pipelines.names() == ["dummy", "logreg", "svm", "rf", "knn", "gb", "logreg_rhythm",
+                                 "svm_rhythm", "cnn", "rnn"]
+    feats, model = pipelines.split_stateless(pipelines.make("svm_rhythm"))
+    assert [n for n, _ in feats.steps] == ["features"]
+    assert [n for n, _ in model.steps] == ["impute", "scale", "clf"]
     feats, model = pipelines.split_stateless(pipelines.make("rf"))
     assert [n for n, _ in feats.steps] == ["mfcc", "summary"]
     assert [n for n, _ in model.steps] == ["scale", "clf"]

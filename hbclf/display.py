@@ -1,0 +1,70 @@
+"""Pictures for people who would rather look than read: waveform, envelope, S1/S2.
+
+>>> from hbclf.heartbeat import detect, synthetic_pcg
+>>> y, truth = synthetic_pcg(seed=0)
+>>> fig = plot_heartbeats(y, 4000, detect(y, 4000), annotations=truth)
+>>> len(fig.axes)
+2
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["plot_heartbeats"]
+
+
+def plot_heartbeats(y, sr, beats, *, annotations=None, title=None, path=None):
+    """Waveform and envelope with detected (and annotated) S1/S2 marks.
+
+    Parameters
+    ----------
+    y : ndarray
+        Waveform.
+    sr : int
+        Its rate.
+    beats : hbclf.heartbeat.Heartbeats
+        What :func:`hbclf.heartbeat.detect` found.
+    annotations : dict, optional
+        ``{"s1": times, "s2": times}`` in seconds, drawn as dashed lines.
+    title : str, optional
+    path : str or path-like, optional
+        Save the figure there as PNG (the figure is closed and returned).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib
+
+    if path is not None:
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t = np.arange(len(y)) / sr
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(10, 4.5), sharex=True)
+    ax1.plot(t, y, lw=0.5, color="0.3")
+    ax1.set_ylabel("signal")
+    env = beats.envelope
+    if len(env):
+        ax2.plot(np.arange(len(env)) / beats.envelope_rate, env, color="tab:blue", lw=1)
+    ax2.set_ylabel("envelope")
+    ax2.set_xlabel("time (s)")
+    for ax in (ax1, ax2):
+        for s, color in ((beats.s1, "tab:red"), (beats.s2, "tab:green")):
+            for x in s:
+                ax.axvline(x, color=color, lw=1.2, alpha=0.8)
+        if annotations is not None:
+            for key, color in (("s1", "tab:red"), ("s2", "tab:green")):
+                for x in annotations.get(key, []):
+                    ax.axvline(x, color=color, lw=1, ls="--", alpha=0.6)
+    hr = "not detected" if beats.heart_rate is None else f"{beats.heart_rate:.0f} bpm"
+    head = f"{title + ': ' if title else ''}heart rate {hr}, quality {beats.quality:.2f}"
+    if beats.reason:
+        head += f" ({beats.reason})"
+    ax1.set_title(head + "   S1 red, S2 green" + (", annotations dashed" if annotations else ""))
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+    return fig
