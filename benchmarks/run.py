@@ -106,11 +106,7 @@ def run_fold(task, model, k, X, y, groups, fold, *, seed, quick, search, n_threa
     t0 = time.perf_counter()
     pred = est.predict(X[test])
     classes = [str(c) for c in est.classes_]
-    if hasattr(est, "predict_proba"):
-        proba = est.predict_proba(X[test])
-    else:  # SVC: decision values, enough for ROC AUC, stored in place of probabilities
-        dec = est.decision_function(X[test])
-        proba = np.c_[-dec, dec] if dec.ndim == 1 else dec
+    proba = est.predict_proba(X[test])
     predict_s = time.perf_counter() - t0
     scores = score_task(task, y[test], pred, proba, classes)
     return {
@@ -118,7 +114,7 @@ def run_fold(task, model, k, X, y, groups, fold, *, seed, quick, search, n_threa
         "fit_seconds": fit_s, "predict_seconds": predict_s, "params": chosen,
         "scores": {m: float(v) for m, v in scores.items()},
         "index": test.tolist(), "pred": [str(p) for p in pred],
-        "classes": classes, "scores_or_proba": np.round(proba, 6).tolist(),
+        "classes": classes, "proba": np.round(proba, 6).tolist(),
     }
 
 

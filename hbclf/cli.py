@@ -1,0 +1,227 @@
+"""The ``hbclf`` command: predict, segment, train, info.
+
+    hbclf predict recording.wav [more.wav | folder/ ...] [--model DIR] [--format table|json|csv]
+    hbclf segment recording.wav [...] [--plot out.png] [--format table|json|csv]
+    hbclf train --task all|a|b|binary --model NAME --out DIR
+    hbclf info [--model DIR]
+
+Each file that cannot be used gives one line on stderr naming it and the
+cause; the other files are still processed and the exit status is 1 (2 for
+usage errors). Heavy libraries are imported only by the commands that need
+them: ``hbclf --help`` and ``hbclf info`` never start TensorFlow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _walk(paths):
+    """Files named, and the audio files inside folders named (sorted)."""
+    from .io import AUDIO_EXTENSIONS
+
+    for p in map(Path, paths):
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*") if f.suffix.lower() in AUDIO_EXTENSIONS)
+            if not found:
+                yield p  # reported as an error by the reader
+            yield from found
+        else:
+            yield p
+
+
+def _err(msg):
+    print(f"hbclf: {msg}", file=sys.stderr)
+
+
+def _emit(rows, fmt, columns):
+    if fmt == "json":
+        print(json.dumps(rows, indent=2))
+        return
+    if fmt == "csv":
+        import csv
+
+        w = csv.DictWriter(sys.stdout, fieldnames=columns, extrasaction="ignore")
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: (json.dumps(v) if isinstance(v, (list, dict)) else v)
+                        for k, v in r.items()})
+        return
+    widths = {c: max(len(c), *(len(_cell(r.get(c))) for r in rows)) for c in columns}
+    print("  ".join(c.ljust(widths[c]) for c in columns).rstrip())
+    for r in rows:
+        print("  ".join(_cell(r.get(c)).ljust(widths[c]) for c in columns).rstrip())
+
+
+def _cell(v):
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.3f}" if v < 10 else f"{v:.0f}"
+    if isinstance(v, list):
+        return " ".join(f"{x:.2f}" for x in v)
+    return str(v)
+
+
+def cmd_predict(args):
+    from .heartbeat import detect
+    from .io import AudioError, load_audio
+    from .models import load_model
+
+    pipe, card = load_model(args.model)
+    classes = [str(c) for c in card["classes"]]
+    rows, failed = [], 0
+    for f in _walk(args.files):
+        try:
+            y, sr = load_audio(f)
+            proba = pipe.predict_proba([y])[0]
+        except AudioError as exc:
+            _err(str(exc))
+            failed += 1
+            continue
+        beats = detect(y, sr)
+        label = classes[int(proba.argmax())]
+        flag = ""
+        if label == "artifact":
+            flag = "looks like an artifact: record again"
+        elif not beats.detected:
+            flag = f"heartbeat not detected ({beats.reason})"
+        rows.append({"file": str(f), "prediction": label,
+                     **{f"p_{c}": round(float(p), 4) for c, p in zip(classes, proba)},
+                     "heart_rate": None if beats.heart_rate is None
+                     else round(beats.heart_rate, 1),
+                     "quality": flag or "ok"})
+    if rows:
+        cols = ["file", "prediction", *[f"p_{c}" for c in classes], "heart_rate", "quality"]
+        if args.format == "json":
+            rows = {"model": card.get("model"), "task": card.get("task"), "results": rows}
+            print(json.dumps(rows, indent=2))
+        else:
+            _emit(rows, args.format, cols)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def cmd_segment(args):
+    from .heartbeat import detect
+    from .io import AudioError, load_audio
+
+    files = list(_walk(args.files))
+    if args.plot and len(files) != 1:
+        _err("--plot takes exactly one recording")
+        return EXIT_USAGE
+    rows, failed = [], 0
+    for f in files:
+        try:
+            y, sr = load_audio(f)
+        except AudioError as exc:
+            _err(str(exc))
+            failed += 1
+            continue
+        beats = detect(y, sr)
+        rows.append({"file": str(f), **beats.as_dict()})
+        if args.plot:
+            from .display import plot_heartbeats
+
+            plot_heartbeats(y, sr, beats, title=Path(f).name, path=args.plot)
+    if rows:
+        cols = ["file", "heart_rate", "quality", "detected", "reason", "s1", "s2"]
+        _emit(rows, args.format, cols)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def cmd_train(args):
+    from .models import train
+
+    card = train(args.task, args.model, args.out, cv=args.cv, seed=args.seed,
+                 data_home=args.data_home, log=lambda m: print(m, file=sys.stderr))
+    print(f"saved {card['model']} ({card['task']}) to {args.out}")
+    return EXIT_OK
+
+
+def cmd_info(args):
+    from .models import default_model_path, read_card
+
+    path = args.model or default_model_path()
+    card = read_card(path)
+    if args.format == "json":
+        print(json.dumps(card, indent=2))
+        return EXIT_OK
+    td, cv = card.get("training_data", {}), card.get("cv", {})
+    print(f"model      {card.get('model')} ({path})")
+    print(f"task       {card.get('task')}: classes {', '.join(card['classes'])}")
+    if td:
+        print(f"trained on {td.get('recordings')} recordings of {td.get('dataset')} "
+              f"({td.get('patients_or_groups')} patients/groups), read at {td.get('rate_hz')} Hz")
+        print("per class  " + ", ".join(f"{k} {v}" for k, v in td.get("per_class", {}).items()))
+    for step in card.get("steps", []):
+        print(f"step       {step}")
+    if cv:
+        s = cv.get("scores", {})
+        print(f"scores     {cv.get('scheme')}")
+        print("           " + ", ".join(f"{k} {v:.3f}" for k, v in s.items()))
+    print("versions   " + ", ".join(f"{k} {v}" for k, v in card.get("versions", {}).items()))
+    return EXIT_OK
+
+
+def build_parser():
+    p = argparse.ArgumentParser(prog="hbclf", description="Heart-sound classification and "
+                                "heartbeat detection (PASCAL CHSC2011 classes).")
+    sub = p.add_subparsers(dest="command", required=True)
+    fmt = dict(choices=("table", "json", "csv"), default="table", help="output format")
+
+    s = sub.add_parser("predict", help="classify recordings (files or folders)")
+    s.add_argument("files", nargs="+")
+    s.add_argument("--model", help="model folder (default: the shipped model)")
+    s.add_argument("--format", **fmt)
+    s.set_defaults(func=cmd_predict)
+
+    s = sub.add_parser("segment", help="S1/S2 times and heart rate")
+    s.add_argument("files", nargs="+")
+    s.add_argument("--plot", help="write a PNG of waveform, envelope and beats (one file)")
+    s.add_argument("--format", **fmt)
+    s.set_defaults(func=cmd_segment)
+
+    s = sub.add_parser("train", help="fit a model on all labelled PASCAL recordings")
+    s.add_argument("--task", choices=("all", "a", "b", "binary"), default="all")
+    s.add_argument("--model", default="logreg_rhythm", help="a registry model name")
+    s.add_argument("--out", required=True, help="model folder to write")
+    s.add_argument("--cv", type=int, default=5, help="grouped folds for the card's scores")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--data-home", help="a full PASCAL copy instead of the embedded one")
+    s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("info", help="what a model is and how it scored")
+    s.add_argument("--model", help="model folder (default: the shipped model)")
+    s.add_argument("--format", choices=("table", "json"), default="table")
+    s.set_defaults(func=cmd_info)
+    return p
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "command", None) == "train":
+        from . import pipelines
+
+        if args.model not in pipelines.names():
+            parser.error(f"unknown model {args.model!r}; choose from {', '.join(pipelines.names())}")
+    try:
+        return args.func(args)
+    except (OSError, ValueError) as exc:  # ModelFileError, AudioError, LayoutError, ...
+        _err(str(exc))
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

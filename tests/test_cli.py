@@ -1,0 +1,216 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from hbclf.cli import main
+from hbclf.datasets import embedded_data_home, load_pascal
+from hbclf.heartbeat import synthetic_pcg
+from hbclf.models import (
+    ModelFileError,
+    default_model_path,
+    load_model,
+    read_card,
+    save_model,
+    train,
+)
+
+EXAMPLES = embedded_data_home() / "examples"
+
+
+def hbclf(*args, check_tf=False):
+    """Run the command in a new process, as a user would."""
+    code = ("import sys; from hbclf.cli import main; rc = main(sys.argv[1:]); "
+            "print('TF_LOADED' if 'tensorflow' in sys.modules else '', file=sys.stderr); "
+            "sys.exit(rc)")
+    return subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True,
+                          text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+
+
+def test_predict_the_shipped_examples_with_the_shipped_model():
+    r = hbclf("predict", EXAMPLES, "--format", "json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    classes = read_card(default_model_path())["classes"]
+    assert len(doc["results"]) == 6
+    for row in doc["results"]:
+        assert row["prediction"] in classes
+        probs = [row[f"p_{c}"] for c in classes]
+        assert sum(probs) == pytest.approx(1.0, abs=1e-3)
+        assert row["heart_rate"] is None or 30 <= row["heart_rate"] <= 200
+        assert row["quality"] == "ok" or row["heart_rate"] is None or \
+            row["prediction"] == "artifact"
+    table = hbclf("predict", EXAMPLES / "Aunlabelledtest__201101051105.wav")
+    assert table.returncode == 0 and table.stdout.splitlines()[0].startswith("file")
+    assert "TF_LOADED" not in table.stderr  # a scikit-learn model needs no TensorFlow
+
+
+def test_bad_files_are_named_and_the_rest_is_processed(tmp_path):
+    notaudio = tmp_path / "notes.wav"
+    notaudio.write_text("hello")
+    good = EXAMPLES / "Aunlabelledtest__201101051105.wav"
+    r = hbclf("predict", tmp_path / "missing.wav", notaudio, good, "--format", "csv")
+    assert r.returncode == 1
+    errors = [line for line in r.stderr.splitlines() if line.startswith("hbclf:")]
+    assert errors == [f"hbclf: {tmp_path / 'missing.wav'}: file not found",
+                      f"hbclf: {notaudio}: not a readable audio file (Format not recognised.)"]
+    assert "Traceback" not in r.stderr
+    rows = r.stdout.strip().splitlines()
+    assert rows[0].startswith("file,prediction,p_artifact") and len(rows) == 2
+
+
+def test_usage_errors_exit_2():
+    assert hbclf("predict").returncode == 2
+    assert hbclf("train", "--out", "x", "--model", "transformer").returncode == 2
+    assert hbclf("frobnicate").returncode == 2
+
+
+def test_help_and_info_do_not_start_tensorflow():
+    r = hbclf("info")
+    assert r.returncode == 0 and "TF_LOADED" not in r.stderr
+    assert "logreg_rhythm" in r.stdout and "balanced_accuracy" in r.stdout
+    assert "585 recordings" in r.stdout
+    code = "import sys\ntry:\n from hbclf.cli import main; main(['--help'])\n" \
+           "except SystemExit: pass\nprint('tensorflow' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
+    assert out.strip().endswith("False")
+
+
+def test_segment_prints_beats_and_plots(tmp_path):
+    y, truth = synthetic_pcg(heart_rate=66, seconds=8, sr=8000, seed=4)
+    wav = tmp_path / "beat.wav"
+    sf.write(wav, y, 8000)
+    r = hbclf("segment", wav, "--plot", tmp_path / "beat.png", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    row = json.loads(r.stdout)[0]
+    assert row["detected"] and row["heart_rate"] == pytest.approx(66, abs=2)
+    assert len(row["s1"]) == len(truth["s1"])
+    assert (tmp_path / "beat.png").read_bytes()[:4] == b"\x89PNG"
+    assert hbclf("segment", wav, wav, "--plot", tmp_path / "x.png").returncode == 2
+
+
+@pytest.fixture(scope="module")
+def small_model(tmp_path_factory):
+    out = tmp_path_factory.mktemp("model") / "svm_a"
+    train("a", "svm", out, cv=3, log=lambda *_: None)
+    return out
+
+
+def test_a_saved_model_predicts_the_same_in_a_new_process(small_model):
+    files = list(load_pascal("a").filenames[::25])
+    pipe, card = load_model(small_model)
+    here = pipe.predict_proba(files)
+    code = ("import json, sys; from hbclf.models import load_model; "
+            "p, _ = load_model(sys.argv[1]); "
+            "print(json.dumps(p.predict_proba(sys.argv[2:]).tolist()))")
+    out = subprocess.run([sys.executable, "-c", code, str(small_model), *files],
+                         capture_output=True, text=True, check=True).stdout
+    np.testing.assert_array_equal(np.array(json.loads(out)), here)
+    assert card["task"] == "a" and card["cv"]["scores"]["balanced_accuracy"] > 0.4
+
+
+def test_train_reproduces_the_shipped_card(tmp_path):
+    card = train("all", "logreg_rhythm", tmp_path / "again", log=lambda *_: None)
+    shipped = read_card(default_model_path())
+    for key in ("model", "task", "classes", "steps", "training_data", "preprocessing", "cv"):
+        assert card[key] == shipped[key], key
+    a, _ = load_model(tmp_path / "again")
+    b, _ = load_model()
+    files = load_pascal("b").filenames[:5]
+    np.testing.assert_allclose(a.predict_proba(files), b.predict_proba(files), atol=1e-9)
+
+
+def _rewrite_card(folder):
+    import hashlib
+
+    card = json.loads((folder / "card.json").read_text())
+    for name in card["files"]:
+        card["files"][name] = hashlib.sha256((folder / name).read_bytes()).hexdigest()
+    (folder / "card.json").write_text(json.dumps(card))
+
+
+class Payload:
+    """Writes a marker file when it is rebuilt: what a malicious model would do."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __setstate__(self, state):
+        Path(state["marker"]).write_text("pwned")
+        self.__dict__.update(state)
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_tampered_and_foreign_files_are_refused(small_model, tmp_path):
+    import shutil
+
+    folder = tmp_path / "m"
+    shutil.copytree(small_model, folder)
+    data = bytearray((folder / "pipeline.skops").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (folder / "pipeline.skops").write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="does not match the checksum"):
+        load_model(folder)
+    with pytest.raises(ModelFileError, match="not an hbclf model"):
+        load_model(tmp_path)
+    (tmp_path / "card.json").write_text('{"format": "something else"}')
+    with pytest.raises(ModelFileError, match="not an hbclf model card"):
+        load_model(tmp_path)
+
+
+def test_a_malicious_skops_payload_is_not_executed(small_model, tmp_path):
+    import shutil
+
+    import skops.io as sio
+
+    marker = tmp_path / "executed"
+    folder = tmp_path / "evil"
+    shutil.copytree(small_model, folder)
+    sio.dump({"model": Payload(str(marker))}, folder / "pipeline.skops")
+    _rewrite_card(folder)  # the attacker controls the whole folder
+    with pytest.raises(ModelFileError, match="untrusted types"):
+        load_model(folder)
+    assert not marker.exists()
+
+
+def test_a_pickle_posing_as_a_model_is_not_executed(small_model, tmp_path):
+    import pickle
+    import shutil
+
+    marker = tmp_path / "executed"
+    folder = tmp_path / "evil"
+    shutil.copytree(small_model, folder)
+    (folder / "pipeline.skops").write_bytes(pickle.dumps(Payload(str(marker))))
+    _rewrite_card(folder)
+    with pytest.raises(ModelFileError, match="not a skops model file"):
+        load_model(folder)
+    assert not marker.exists()
+    r = hbclf("predict", EXAMPLES, "--model", folder)
+    assert r.returncode == 1 and "not a skops model file" in r.stderr
+    assert "Traceback" not in r.stderr and not marker.exists()
+
+
+@pytest.mark.slow
+def test_a_network_model_round_trips(tmp_path):
+    from sklearn.pipeline import Pipeline
+
+    from hbclf.features import MFCC, FixedLength
+    from hbclf.neural import CNNClassifier
+
+    data = load_pascal("a")
+    files, y = data.filenames[::3], data.label[::3]
+    pipe = Pipeline([("mfcc", MFCC()), ("image", FixedLength()),
+                     ("clf", CNNClassifier(epochs=2, random_state=0))]).fit(files, y)
+    save_model(pipe, tmp_path / "cnn", card={"model": "cnn", "task": "a"})
+    loaded, card = load_model(tmp_path / "cnn")
+    assert set(card["files"]) == {"pipeline.skops", "network.keras", "network.json"}
+    np.testing.assert_allclose(loaded.predict_proba(files[:6]), pipe.predict_proba(files[:6]),
+                               rtol=1e-6, atol=1e-6)
+    assert list(loaded.classes_) == list(pipe.classes_)
