@@ -17,7 +17,8 @@ trained emission model:
    Gaussian state durations (S1 122 +/- 22 ms, S2 94 +/- 22 ms, Springer's
    values; the S1-S2 interval from Weissler's regression at the detected
    rate, which placed S1 and S2 better on the annotated recordings than the
-   autocorrelation's systole peak; diastole the rest of the cycle,
+   autocorrelation's systole peak (``systole=`` chooses; the segmentation
+   task reports that choice leave-one-recording-out); diastole the rest of the cycle,
    sd 7% of it), decoded with an explicit-duration Viterbi; the envelope's
    loudness is the emission (sounds loud, gaps quiet);
 5. each S1 or S2 is placed at the envelope's maximum inside its segment.
@@ -269,7 +270,10 @@ def _sound_times(env, labels, state):
     return np.array(times)
 
 
-def detect(y, sr, *, band=(25.0, 400.0)):
+SYSTOLE_PRIORS = ("physiology", "autocorrelation")
+
+
+def detect(y, sr, *, band=(25.0, 400.0), systole="physiology"):
     """Find the S1 and S2 sounds of a phonocardiogram.
 
     Parameters
@@ -280,6 +284,9 @@ def detect(y, sr, *, band=(25.0, 400.0)):
         Its rate in Hz (1 kHz or more).
     band : tuple of float, default=(25, 400)
         Band-pass applied before the envelope.
+    systole : {"physiology", "autocorrelation"}, default="physiology"
+        Mean S1-S2 interval of the segmentation model: Weissler's regression
+        at the detected rate, or the autocorrelation's systole peak.
 
     Returns
     -------
@@ -293,6 +300,8 @@ def detect(y, sr, *, band=(25.0, 400.0)):
     >>> detect(np.zeros(8000), 4000).reason
     'silent recording'
     """
+    if systole not in SYSTOLE_PRIORS:
+        raise ValueError(f"systole must be one of {SYSTOLE_PRIORS}, got {systole!r}")
     y = np.asarray(y, dtype=np.float64).ravel()
     if y.size == 0 or not np.all(np.isfinite(y)):
         return _none("empty recording or non-finite samples")
@@ -308,13 +317,14 @@ def detect(y, sr, *, band=(25.0, 400.0)):
     found = _cycle(env)
     if found is None:
         return _none(f"too short for two beats ({duration:.2f} s)", envelope=env)
-    cycle, systole, periodicity = found
+    cycle, peak_systole, periodicity = found
     if duration < 2 * cycle:
         return _none(f"too short for two beats at {60 / cycle:.0f} bpm ({duration:.2f} s)",
                      periodicity, env)
     if periodicity < MIN_PERIODICITY:
         return _none(f"no heart rhythm found (periodicity {periodicity:.2f})", periodicity, env)
-    labels = _segment(env, cycle, expected_systole(60.0 / cycle))
+    prior = expected_systole(60.0 / cycle) if systole == "physiology" else peak_systole
+    labels = _segment(env, cycle, prior)
     s1, s2 = _sound_times(env, labels, 0), _sound_times(env, labels, 2)
     if len(s1) < 2:
         return _none("fewer than two S1 sounds found", periodicity, env)

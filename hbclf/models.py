@@ -290,6 +290,10 @@ def train(task="all", model="logreg_rhythm", out=None, *, cv=5, seed=0, data_hom
 
     pipe = pipelines.make(model, random_state=seed)
     featurizer, head = pipelines.split_stateless(pipe)
+    if not hasattr(head, "predict_proba"):  # SVC: Platt scaling on 5 internal folds
+        from sklearn.calibration import CalibratedClassifierCV
+
+        head.steps[-1] = (head.steps[-1][0], CalibratedClassifierCV(head.steps[-1][1], cv=5))
     t0 = time.perf_counter()
     # feature extraction learns nothing: computed once, shared by the CV folds and the fit
     F = featurizer.fit_transform(X) if featurizer is not None else X

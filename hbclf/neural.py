@@ -136,10 +136,13 @@ class _NeuralClassifier(KerasClassifier):
         if X is not None:
             if hasattr(X, "tocsr") or type(X).__module__.startswith("scipy.sparse"):
                 raise TypeError(f"{name} does not support sparse input; pass a dense array")
-            if np.shape(X)[0] == 0:
-                raise ValueError(f"Found array with 0 sample(s) (shape={np.shape(X)}) while a "
-                                 "minimum of 1 is required.")
             X = _as_3d(X)
+            if X.shape[0] == 0:
+                raise ValueError(f"Found array with 0 sample(s) (shape={X.shape[:2]}) while a "
+                                 "minimum of 1 is required.")
+            if X.ndim >= 2 and X.shape[1] == 0:
+                raise ValueError(f"Found array with 0 feature(s) (shape={X.shape[:2]}) while a "
+                                 "minimum of 1 is required.")
             if X.ndim != 3:
                 raise ValueError(
                     f"{name} expects (n_recordings, n_features, n_frames) input "

@@ -54,12 +54,8 @@ def _classifier(name, random_state, quick):
         return DummyClassifier(strategy="prior")
     if name == "logreg":
         return LogisticRegression(C=0.1, class_weight="balanced", max_iter=2000)
-    if name == "svm":  # probabilities by Platt scaling on internal folds of the training data
-        from sklearn.calibration import CalibratedClassifierCV
-
-        return CalibratedClassifierCV(
-            SVC(C=1.0, gamma="scale", class_weight="balanced", random_state=random_state),
-            ensemble=False, cv=3)
+    if name == "svm":  # no probabilities: hbclf.models.train calibrates it for a saved model
+        return SVC(C=1.0, gamma="scale", class_weight="balanced", random_state=random_state)
     if name == "rf":
         return RandomForestClassifier(n_estimators=100 if quick else 300,
                                       class_weight="balanced_subsample", min_samples_leaf=2,
@@ -126,9 +122,9 @@ def param_grid(name):
     grids = {
         "dummy": {},
         "logreg": {"clf__C": [0.01, 0.1, 1.0]},
-        "svm": {"clf__estimator__C": [0.3, 1.0, 3.0]},
+        "svm": {"clf__C": [0.3, 1.0, 3.0]},
         "logreg_rhythm": {"clf__C": [0.01, 0.1, 1.0]},
-        "svm_rhythm": {"clf__estimator__C": [0.3, 1.0, 3.0]},
+        "svm_rhythm": {"clf__C": [0.3, 1.0, 3.0]},
         "rf": {"clf__min_samples_leaf": [1, 3]},
         "knn": {"clf__n_neighbors": [5, 9]},
         "gb": {"clf__learning_rate": [0.05, 0.1]},

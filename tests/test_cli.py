@@ -101,16 +101,26 @@ def small_model(tmp_path_factory):
     return out
 
 
-def test_a_saved_model_predicts_the_same_in_a_new_process(small_model):
-    files = list(load_pascal("a").filenames[::25])
-    pipe, card = load_model(small_model)
-    here = pipe.predict_proba(files)
-    code = ("import json, sys; from hbclf.models import load_model; "
-            "p, _ = load_model(sys.argv[1]); "
-            "print(json.dumps(p.predict_proba(sys.argv[2:]).tolist()))")
-    out = subprocess.run([sys.executable, "-c", code, str(small_model), *files],
-                         capture_output=True, text=True, check=True).stdout
-    np.testing.assert_array_equal(np.array(json.loads(out)), here)
+def test_a_saved_model_predicts_the_same_in_a_new_process(tmp_path):
+    """Train, save and predict in one process; load and predict in another: equal."""
+    files = [str(f) for f in load_pascal("a").filenames[::25]]
+    train_and_predict = (
+        "import json, sys; from hbclf.models import train, load_model; "
+        "from hbclf.datasets import load_pascal; "
+        "train('a', 'svm', sys.argv[1], cv=3, log=lambda *_: None); "
+        "p, _ = load_model(sys.argv[1]); "
+        "print(json.dumps(p.predict_proba(sys.argv[2:]).tolist()))")
+    load_and_predict = (
+        "import json, sys; from hbclf.models import load_model; "
+        "p, _ = load_model(sys.argv[1]); "
+        "print(json.dumps(p.predict_proba(sys.argv[2:]).tolist()))")
+    outputs = []
+    for code in (train_and_predict, load_and_predict):
+        r = subprocess.run([sys.executable, "-c", code, str(tmp_path / "m"), *files],
+                           capture_output=True, text=True, check=True)
+        outputs.append(np.array(json.loads(r.stdout.strip().splitlines()[-1])))
+    np.testing.assert_array_equal(outputs[0], outputs[1])
+    card = read_card(tmp_path / "m")
     assert card["task"] == "a" and card["cv"]["scores"]["balanced_accuracy"] > 0.4
 
 

@@ -30,6 +30,8 @@ def test_quick_run_writes_every_table_and_resumes(tmp_path, capsys):
     assert len(per_fold) == 4 * 2
     oof = pd.read_csv(tdir / "oof_predictions.csv")
     assert oof["logreg"].notna().all() and len(oof) == 124
+    proba = oof[[f"logreg_score_{c}" for c in ("artifact", "extrahls", "murmur", "normal")]]
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-4)
 
     runs = sorted((out / "runs").rglob("*.json"))
     stamps = {p: p.stat().st_mtime_ns for p in runs}

@@ -157,7 +157,7 @@ def test_issue_done_when_on_set_b():
     data = load_pascal("b")
     pipe = make_pipeline(MFCC(), FixedLength(),
                          CNNClassifier(epochs=3, random_state=0, n_threads=2))
-    cv = StratifiedGroupKFold(n_splits=3, shuffle=True, random_state=0)
+    cv = StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=0)
     first = cross_validate(pipe, data.filenames, data.target, groups=data.groups, cv=cv,
                            scoring="balanced_accuracy")
     second = cross_validate(pipe, data.filenames, data.target, groups=data.groups, cv=cv,

@@ -74,6 +74,21 @@ def _to_pcm16(y):
     return np.clip(np.round(y * 32768.0), -32768, 32767).astype(np.int16)
 
 
+def _manifest_row(rec, rel, info):
+    """One manifest row: where the embedded file is and what the original was."""
+    return {
+        "file": rel.as_posix(),
+        "set": rec.set,
+        "label": rec.label,
+        "sublabel": rec.sublabel,
+        "group": rec.group,
+        "id": rec.id,
+        "duration": round(info.frames / info.samplerate, 4),
+        "orig_sr": info.samplerate,
+        "source": rec.source,
+    }
+
+
 def build(src, dst, *, n_examples=3, log=print):
     """Write the embedded copy of the full copy ``src`` into ``dst``."""
     import soundfile as sf
@@ -95,19 +110,7 @@ def build(src, dst, *, n_examples=3, log=print):
         rel = Path("pascal") / f"set_{r.set}" / (Path(r.source).stem + ".flac")
         (dst / rel.parent).mkdir(parents=True, exist_ok=True)
         sf.write(dst / rel, _to_pcm16(y), EMBEDDED_SR, subtype="PCM_16", format="FLAC")
-        rows.append(
-            {
-                "file": rel.as_posix(),
-                "set": r.set,
-                "label": r.label,
-                "sublabel": r.sublabel,
-                "group": r.group,
-                "id": r.id,
-                "duration": round(info.frames / info.samplerate, 4),
-                "orig_sr": info.samplerate,
-                "source": r.source,
-            }
-        )
+        rows.append(_manifest_row(r, rel, info))
     (dst / "examples").mkdir(parents=True, exist_ok=True)
     for set_ in "ab":
         unl = recs[(recs["set"] == set_) & (recs["label"] == "")].head(n_examples)
@@ -115,19 +118,7 @@ def build(src, dst, *, n_examples=3, log=print):
             info = sf.info(r.path)
             rel = Path("examples") / Path(r.source).name
             shutil.copyfile(r.path, dst / rel)
-            rows.append(
-                {
-                    "file": rel.as_posix(),
-                    "set": r.set,
-                    "label": "",
-                    "sublabel": "",
-                    "group": r.group,
-                    "id": r.id,
-                    "duration": round(info.frames / info.samplerate, 4),
-                    "orig_sr": info.samplerate,
-                    "source": r.source,
-                }
-            )
+            rows.append(_manifest_row(r, rel, info))
     manifest = pd.DataFrame(rows)
     manifest.to_csv(dst / "pascal" / "manifest.csv", index=False, lineterminator="\n")
 
