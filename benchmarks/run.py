@@ -412,12 +412,6 @@ def main(argv=None):
             atomic_write(tdir / "folds.csv", pd.DataFrame({
                 "file": [Path(f).name for f in files], "label": y, "group": groups,
                 "fold": fold}).to_csv(index=False))
-            feats = {}
-            for m in models:
-                featurizer, _ = pipelines.split_stateless(pipelines.make(m, quick=args.quick))
-                key = repr(featurizer)
-                if key not in feats:
-                    feats[key] = extract(featurizer, files, cache)
             done, todo = [], []
             for m in models:
                 for k in range(args.cv):
@@ -427,10 +421,16 @@ def main(argv=None):
                         done.append(rec)
                     else:
                         todo.append((m, k, path))
+            feats, X_of = {}, {}  # features only for models with folds left to run
+            for m in dict.fromkeys(m for m, _, _ in todo):
+                featurizer, _ = pipelines.split_stateless(pipelines.make(m, quick=args.quick))
+                key = repr(featurizer)  # models with the same steps share one extraction
+                if key not in feats:
+                    feats[key] = extract(featurizer, files, cache)
+                X_of[m] = feats[key]
             jobs = (
-                delayed(run_fold)(task, m, k, feats[repr(pipelines.split_stateless(
-                    pipelines.make(m, quick=args.quick))[0])], y, groups, fold,
-                    seed=args.seed, quick=args.quick, search=args.search, n_threads=n_threads)
+                delayed(run_fold)(task, m, k, X_of[m], y, groups, fold, seed=args.seed,
+                                  quick=args.quick, search=args.search, n_threads=n_threads)
                 for m, k, _ in todo
             )
             paths = {(m, k): path for m, k, path in todo}
