@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from hbclf.cli import main
 from hbclf.datasets import embedded_data_home, load_pascal
 from hbclf.heartbeat import synthetic_pcg
 from hbclf.models import (
