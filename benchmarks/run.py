@@ -463,11 +463,8 @@ def main(argv=None):
 
 
 def _progress(total, task, quiet):
-    if quiet or total == 0:
-        def log(msg):
-            if not quiet or total:
-                print(msg, flush=True)
-        return log
+    if quiet or total == 0:  # one log line per finished fold
+        return lambda msg: print(msg, flush=True)
     from tqdm import tqdm
 
     bar = tqdm(total=total, desc=f"task {task}", unit="fold", file=sys.stderr)

@@ -42,6 +42,21 @@ def _err(msg):
     print(f"hbclf: {msg}", file=sys.stderr)
 
 
+def _recordings(files, failures):
+    """``(path, waveform, rate)`` of each readable file; the others are reported and
+    appended to ``failures``."""
+    from .io import AudioError, load_audio
+
+    for f in files:
+        try:
+            y, sr = load_audio(f)
+        except AudioError as exc:
+            _err(str(exc))
+            failures.append(f)
+            continue
+        yield f, y, sr
+
+
 def _emit(rows, fmt, columns):
     if fmt == "json":
         print(json.dumps(rows, indent=2))
@@ -73,19 +88,18 @@ def _cell(v):
 
 def cmd_predict(args):
     from .heartbeat import detect
-    from .io import AudioError, load_audio
+    from .io import AudioError
     from .models import load_model
 
     pipe, card = load_model(args.model)
     classes = [str(c) for c in card["classes"]]
-    rows, failed = [], 0
-    for f in _walk(args.files):
-        try:
-            y, sr = load_audio(f)
+    rows, failed = [], []
+    for f, y, sr in _recordings(_walk(args.files), failed):
+        try:  # a model's own checks (e.g. a longer minimum duration) name the file too
             proba = pipe.predict_proba([y])[0]
         except AudioError as exc:
-            _err(str(exc))
-            failed += 1
+            _err(f"{f}: {exc.reason}")
+            failed.append(f)
             continue
         beats = detect(y, sr)
         label = classes[int(proba.argmax())]
@@ -111,20 +125,13 @@ def cmd_predict(args):
 
 def cmd_segment(args):
     from .heartbeat import detect
-    from .io import AudioError, load_audio
 
     files = list(_walk(args.files))
     if args.plot and len(files) != 1:
         _err("--plot takes exactly one recording")
         return EXIT_USAGE
-    rows, failed = [], 0
-    for f in files:
-        try:
-            y, sr = load_audio(f)
-        except AudioError as exc:
-            _err(str(exc))
-            failed += 1
-            continue
+    rows, failed = [], []
+    for f, y, sr in _recordings(files, failed):
         beats = detect(y, sr)
         rows.append({"file": str(f), **beats.as_dict()})
         if args.plot:

@@ -111,7 +111,7 @@ def _read_one(item, i, sr, min_duration):
     if _is_path(item):
         y, _ = load_audio(item, sr=sr, min_duration=min_duration)
         return y
-    if isinstance(item, np.ndarray) or isinstance(item, (list, tuple)):
+    if isinstance(item, (np.ndarray, list, tuple)):
         return check_waveform(item, sr, source=f"recording {i}", min_duration=min_duration)
     raise AudioError(f"recording {i}", f"expected a path or a waveform, got {type(item).__name__}")
 
@@ -146,13 +146,18 @@ def _check_sr(sr):
 
 
 class _Stateless:
-    """Shared anatomy of transformers whose ``fit`` only validates parameters."""
+    """Shared anatomy of transformers that read recordings and learn nothing in ``fit``."""
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.requires_fit = True
         tags.input_tags.string = True
         return tags
+
+    def set_output(self, *, transform=None):
+        """Accepted for pipelines; waveforms and frame sequences have no table form
+        (a later :class:`TimeSummary` gives one), so the output stays as it is."""
+        return self
 
 
 class AudioReader(_Stateless, TransformerMixin, BaseEstimator):
@@ -228,10 +233,6 @@ class AudioReader(_Stateless, TransformerMixin, BaseEstimator):
         """Waveforms (a :class:`Sequences` of 1-D float32 arrays) of ``X``."""
         check_is_fitted(self, "sos_")
         return Sequences(_parallel_map(self._one, _as_items(X), self.n_jobs))
-
-    def set_output(self, *, transform=None):
-        """Accepted for pipelines; waveforms have no table form, so output stays as is."""
-        return self
 
 
 # -- time-frequency features ---------------------------------------------------------------
@@ -324,10 +325,6 @@ class _Spectral(_Stateless, TransformerMixin, BaseEstimator):
         """Names of the matrix rows (the per-frame features)."""
         check_is_fitted(self, "feature_names_")
         return self.feature_names_.copy()
-
-    def set_output(self, *, transform=None):
-        """Accepted for pipelines; frame sequences have no table form (see TimeSummary)."""
-        return self
 
 
 class MFCC(_Spectral):

@@ -228,9 +228,9 @@ def _segment(env, cycle, systole):
     sds = np.array([S1_DURATION[1], 0.022, S2_DURATION[1], max(0.07 * cycle, 0.03)]) * fs
     dmax = np.ceil(means + 4 * sds).astype(int) + 1
     n = len(env)
-    # emissions: sounds are loud, the gaps between them quiet
-    loud = log_expit(2.0 * (env - 0.0))
-    quiet = log_expit(-2.0 * (env - 0.0))
+    # emissions: sounds are loud, the gaps between them quiet (env is standardised: 0 = mean)
+    loud = log_expit(2.0 * env)
+    quiet = log_expit(-2.0 * env)
     logb = np.stack([loud, quiet, loud, quiet])
     cum = np.concatenate([np.zeros((4, 1)), np.cumsum(logb, axis=1)], axis=1)
     dur_logp = [_norm_logpdf(np.arange(1, dmax[j] + 1), means[j], sds[j]) for j in range(4)]

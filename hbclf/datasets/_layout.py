@@ -189,12 +189,6 @@ def read_timing(root):
     return pd.concat(parts, ignore_index=True)
 
 
-def counts(frame):
-    """Recordings per (set, label) as a tidy table, for summaries."""
-    labelled = frame[frame["label"] != ""]
-    return labelled.groupby(["set", "label"]).size().rename("n").reset_index()
-
-
 def label_order(labels):
     """Present labels in the clinical order of :data:`LABELS`."""
     present = set(labels)
