@@ -306,7 +306,7 @@ class CNNClassifier(_NeuralClassifier):
     >>> X = np.random.RandomState(0).normal(size=(20, 40, 130)).astype("float32")
     >>> y = np.array(["normal", "murmur"] * 10)
     >>> cnn = CNNClassifier(epochs=1, random_state=0).fit(X, y)
-    >>> cnn.model_.count_params(), list(cnn.classes_)
+    >>> cnn.model_.count_params(), [str(c) for c in cnn.classes_]
     (43570, ['murmur', 'normal'])
     """
 
