@@ -12,7 +12,15 @@ feature extraction learns nothing and is computed once per recording; every
 step that learns (scaler, model, and the inner grid search of ``--search``)
 is fitted on the training fold only. Each finished (task, model, fold) is
 written at once, atomically, under ``<out>/runs/``; a second run resumes from
-those files (``--force`` recomputes).
+those files (``--force`` recomputes). A fold is reused only when its
+fingerprint matches: the run's settings, the model's parameters and a digest
+of the hbclf code that loads data, computes features and fits and scores
+models, so a table never mixes folds computed by different code.
+
+Only the documented command (all tasks, all models, default settings) writes
+into the committed ``results/``; a quick, partial or differently configured
+run writes into ``results-partial/`` unless ``--out`` is given. Timings are
+kept out of the compared tables, in ``<out>/timings.csv`` (not committed).
 """
 
 from __future__ import annotations
@@ -28,100 +36,111 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 
-from hbclf import __version__, pipelines
-from hbclf.datasets import load_pascal, load_pascal_timing
+from hbclf import __version__, pipelines, tasks
+from hbclf.datasets import LayoutError, load_pascal_timing
 from hbclf.heartbeat import detect, score_detection
 from hbclf.io import AudioError, load_audio
-from hbclf.metrics import score_task
+from hbclf.tasks import evaluate_fold, make_folds
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before any worker imports TensorFlow
-
-TASKS = ("a", "b", "binary", "segmentation")
-QUICK_MODELS = ("dummy", "logreg", "svm", "cnn")
-DEFAULT_OUT = Path(__file__).resolve().parents[1] / "results"
-COLUMNS = {
-    "a": ["total_precision", "heart_problem_f", "artifact_youden"],
-    "b": ["total_precision", "youden", "discriminant_power", "recall_extrastole"],
-    "binary": ["sensitivity", "specificity", "macc", "roc_auc"],
-}
+TASKS = (*tasks.names(), "segmentation")
+QUICK_MODELS = ("origin", "dummy", "logreg", "svm", "cnn")
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = ROOT / "results"  # the documented command's output, committed
+PARTIAL_OUT = ROOT / "results-partial"  # any other run's, ignored by git
+SHARED_PHYSIONET = ROOT.parent / "shared" / "data" / "physionet2016"
 COMMON = ["balanced_accuracy", "macro_f1", "accuracy"]
+#: Scores computed once on the pooled out-of-fold predictions, not averaged over folds
+#: (discriminant power is infinite on a fold where Se or Sp is 0 or 1).
+POOLED = {"b": ("discriminant_power",)}
 
 
-# -- data and folds ---------------------------------------------------------------------------
+# -- data, features and folds ----------------------------------------------------------------
 
-def task_data(task, data_home=None):
-    """Files, string labels and patient groups of a task."""
-    if task in ("a", "b"):
-        d = load_pascal(task, data_home=data_home)
-        return d.filenames, d.label.astype(str), d.groups
-    d = load_pascal("all", data_home=data_home)
-    keep = d.label != "artifact"
-    y = np.where(d.label[keep] == "normal", "normal", "abnormal")
-    return d.filenames[keep], y, d.groups[keep]
+def params_text(est):
+    """Every parameter of an estimator, nested ones included, as stable text."""
+    from sklearn.base import BaseEstimator
 
-
-def make_folds(y, groups, n_splits, seed):
-    from sklearn.model_selection import StratifiedGroupKFold
-
-    fold = np.empty(len(y), dtype=int)
-    cv = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-    for k, (_, test) in enumerate(cv.split(np.zeros(len(y)), y, groups)):
-        fold[test] = k
-    return fold
+    items = []
+    for key, value in sorted(est.get_params(deep=True).items()):
+        if isinstance(value, BaseEstimator):
+            value = type(value).__name__
+        elif isinstance(value, list) and value and isinstance(value[0], tuple):
+            value = [name for name, *_ in value]  # steps / transformer_list: names only
+        items.append(f"{key}={value!r}")
+    return f"{type(est).__name__}({', '.join(items)})"
 
 
-def extract(featurizer, files, cache_dir):
-    """Features of every recording, cached on disk (keyed on the steps and the paths)."""
+#: hbclf modules that neither compute features nor fit models (presentation, files, CLI).
+NOT_IN_DIGEST = ("cli.py", "display.py", "models.py", "__main__.py", "datasets/bundle.py",
+                 "datasets/__main__.py")
+
+
+def code_digest():
+    """SHA-256 of the code that loads data, computes features, fits and scores models.
+
+    All of ``hbclf`` but :data:`NOT_IN_DIGEST`. This harness's own code only
+    arranges folds and renders tables, which are re-rendered on every run.
+    """
+    import hbclf
+
+    root = Path(hbclf.__file__).parent
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*.py")):
+        rel = f.relative_to(root).as_posix()
+        if rel not in NOT_IN_DIGEST:
+            h.update(rel.encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def fingerprint(config, code, model_text):
+    """What a finished fold must match to be reused."""
+    blob = json.dumps({"config": config, "code": code, "model": model_text}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def extract(featurizer, files, cache_dir, code):
+    """Features of every recording, cached on disk.
+
+    The cache key is the featurizer's parameters, the paths and ``code`` (the
+    digest of hbclf's code), so a code change never reuses stale features.
+    """
     from joblib import Memory
 
-    def compute(featurizer, files):
+    def compute(featurizer, files, code):
         return featurizer.fit_transform(files)
 
-    return Memory(cache_dir, verbose=0).cache(compute)(featurizer, list(files))
+    return Memory(cache_dir, verbose=0).cache(compute)(featurizer, list(files), code)
+
+
+def models_for(task, data, models):
+    """The models that make sense on a task: the origin baseline only where origins differ."""
+    single_origin = len(set(data.origin)) < 2
+    return [m for m in models if not (m == "origin" and single_origin)]
 
 
 # -- one fold ---------------------------------------------------------------------------------
 
-def run_fold(task, model, k, X, y, groups, fold, *, seed, quick, search, n_threads):
-    """Fit on all folds but ``k``, predict fold ``k``; a JSON-ready record."""
-    from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold
+def run_fold(task, protocol, model, k, X, y, groups, fold, *, seed, quick, search, n_threads):
+    """Fit on all folds but ``k``, predict fold ``k``.
 
+    Returns ``(timing, record)``: the seconds taken, kept apart, and a
+    JSON-ready record that is the same on every run of the same code.
+    """
     _, est = pipelines.split_stateless(
         pipelines.make(model, random_state=seed, quick=quick, n_threads=n_threads)
     )
     train, test = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
-    chosen = {}
-    grid = pipelines.param_grid(model) if search else {}
+    grid = pipelines.param_grid(model) if search else None
     t0 = time.perf_counter()
-    if grid:
-        inner = StratifiedGroupKFold(n_splits=3, shuffle=True, random_state=seed)
-        est = GridSearchCV(est, grid, cv=list(inner.split(train, y[train], groups[train])),
-                           scoring="balanced_accuracy", refit=True)
-        est.fit(X[train], y[train])
-        chosen = {key: repr(v) for key, v in est.best_params_.items()}
-    else:
-        est.fit(X[train], y[train])
-    fit_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    pred = est.predict(X[test])
-    classes = [str(c) for c in est.classes_]
-    if hasattr(est, "predict_proba"):
-        class_scores = est.predict_proba(X[test])
-    else:  # SVC: decision values rank as well as probabilities (ROC AUC)
-        dec = est.decision_function(X[test])
-        class_scores = np.c_[-dec, dec] if dec.ndim == 1 else dec
-    predict_s = time.perf_counter() - t0
-    scores = score_task(task, y[test], pred, class_scores, classes)
-    return {
-        "task": task, "model": model, "fold": int(k),
-        "fit_seconds": fit_s, "predict_seconds": predict_s, "params": chosen,
-        "scores": {m: float(v) for m, v in scores.items()},
-        "index": test.tolist(), "pred": [str(p) for p in pred],
-        "classes": classes,
-        # class probabilities, or decision values for a model without them (SVC)
-        "class_scores": np.round(class_scores, 6).tolist(),
-    }
+    _, rec = evaluate_fold(task, est, X, y, groups, train, test, grid=grid, seed=seed)
+    timing = {"task": task, "protocol": protocol, "model": model, "fold": int(k),
+              "seconds": time.perf_counter() - t0}
+    rec.update(task=task, protocol=protocol, model=model, fold=int(k), index=test.tolist(),
+               class_scores=np.round(rec["class_scores"], 6).tolist())
+    return timing, rec
 
 
 def atomic_write(path, text):
@@ -135,81 +154,137 @@ def atomic_write(path, text):
 
 # -- tables and figures -----------------------------------------------------------------------
 
-def _fmt(mean, std):
-    return "–" if np.isnan(mean) else f"{mean:.3f} ± {std:.3f}"
+def _fmt(mean, std=None):
+    if np.isnan(mean):
+        return "undefined"
+    return f"{mean:.3f}" if std is None else f"{mean:.3f} ± {0.0 if np.isnan(std) else std:.3f}"
 
 
-def summarise(task, records, y, files, out):
-    rows = []
-    for r in records:
-        rows.append({"task": task, "model": r["model"], "fold": r["fold"],
-                     "fit_seconds": r["fit_seconds"], "predict_seconds": r["predict_seconds"],
-                     "params": json.dumps(r["params"], sort_keys=True), **r["scores"]})
+def _oof(records, model, n):
+    """Pooled out-of-fold predictions and class scores of one model."""
+    pred = np.empty(n, dtype=object)
+    mine = [r for r in records if r["model"] == model]
+    classes = mine[0]["classes"]
+    scores = np.full((n, len(classes)), np.nan)
+    for r in mine:
+        pred[r["index"]] = r["pred"]
+        scores[r["index"]] = np.asarray(r["class_scores"])
+    return pred, scores, classes
+
+
+def pooled_scores(task, records, data, order):
+    """Scores of the pooled out-of-fold predictions: overall and per origin.
+
+    Returns ``(overall, per_origin)``: ``{model: scores}`` and a DataFrame with
+    one row per (model, origin) plus a ``mean`` row per model (the mean over
+    origins).
+    """
+    n, rows, overall = len(data.y), [], {}
+    origins = sorted(set(data.origin))
+    for m in order:
+        pred, scores, classes = _oof(records, m, n)
+        overall[m] = tasks.score(task, data.y, pred.astype(str), scores, classes)
+        if len(origins) < 2:
+            continue
+        per = []
+        for o in origins:
+            sel = data.origin == o
+            s = tasks.score(task, data.y[sel], pred[sel].astype(str), scores[sel], classes)
+            per.append({"model": m, "origin": o, "n": int(sel.sum()), **s})
+        mean = pd.DataFrame(per).drop(columns=["model", "origin", "n"]).mean(numeric_only=True)
+        rows += per + [{"model": m, "origin": "mean", "n": int(n), **mean.to_dict()}]
+    return overall, pd.DataFrame(rows)
+
+
+def summarise(task, protocol, records, data, out):
+    """Write a (task, protocol)'s tables, predictions and figures; return its Markdown table."""
+    t = tasks.get(task)
+    tdir = out / task / protocol
+    rows = [{"task": task, "protocol": protocol, "model": r["model"], "fold": r["fold"],
+             "params": json.dumps(r["params"], sort_keys=True), **r["scores"]} for r in records]
     per_fold = pd.DataFrame(rows).sort_values(["model", "fold"])
-    tdir = out / task
-    atomic_write(tdir / "folds_scores.csv", per_fold.to_csv(index=False))
+    atomic_write(tdir / "folds_scores.csv", per_fold.to_csv(index=False, float_format="%.6f"))
 
-    cols = COMMON + COLUMNS[task] + ["fit_seconds"]
     order = [m for m in pipelines.names() if m in set(per_fold["model"])]
+    cols = [c for c in COMMON + list(t.metrics) if c in per_fold]
     agg = per_fold.groupby("model")[cols].agg(["mean", "std"]).reindex(order)
+    overall, per_origin = pooled_scores(task, records, data, order)
     flat = pd.DataFrame({f"{c}_{s}": agg[(c, s)] for c in cols for s in ("mean", "std")})
+    pooled_cols = list(POOLED.get(task, ()))
+    for c in pooled_cols:
+        flat[f"{c}_pooled"] = [overall[m].get(c, np.nan) for m in order]
+    origin_cols = []
+    if len(per_origin):
+        key = "macc" if t.binary else "balanced_accuracy"
+        wide = per_origin.pivot(index="model", columns="origin", values=key).reindex(order)
+        origin_cols = [o for o in wide.columns if o != "mean"] + ["mean"]
+        for o in origin_cols:
+            flat[f"{key}[{o}]"] = wide[o]
     atomic_write(tdir / "summary.csv", flat.to_csv(float_format="%.4f"))
 
-    lines = ["| model | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
-    best = {c: (agg[(c, "mean")].min() if c == "fit_seconds" else agg[(c, "mean")].max())
-            for c in cols}
+    headers = (cols + [f"{c} (pooled)" for c in pooled_cols]
+               + [f"{'MAcc' if t.binary else 'bacc'} {o}" for o in origin_cols])
+    values = {m: [(agg.loc[m, (c, "mean")], agg.loc[m, (c, "std")]) for c in cols]
+              + [(flat.loc[m, f"{c}_pooled"], None) for c in pooled_cols]
+              + [(flat.loc[m, f"{'macc' if t.binary else 'balanced_accuracy'}[{o}]"], None)
+                 for o in origin_cols] for m in order}
+    best = [np.nanmax([values[m][j][0] for m in order]) if not all(
+        np.isnan(values[m][j][0]) for m in order) else np.nan for j in range(len(headers))]
+    lines = ["| model | " + " | ".join(headers) + " |", "|---" * (len(headers) + 1) + "|"]
     for m in order:
         cells = []
-        for c in cols:
-            mean, std = agg.loc[m, (c, "mean")], agg.loc[m, (c, "std")]
-            cell = f"{mean:.1f} s" if c == "fit_seconds" else _fmt(mean, std)
-            cells.append(f"**{cell}**" if mean == best[c] and c != "fit_seconds" else cell)
+        for j, (mean, std) in enumerate(values[m]):
+            cell = _fmt(mean, std)
+            cells.append(f"**{cell}**" if not np.isnan(mean) and mean == best[j] else cell)
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
     table = "\n".join(lines)
     atomic_write(tdir / "summary.md", table + "\n")
 
-    oof = pd.DataFrame({"file": [Path(f).name for f in files], "label": y})
-    cols = {}
-    for r in records:  # the predicted label, then the class scores, of every model
-        m = r["model"]
-        cols.setdefault(m, np.empty(len(y), dtype=object))[r["index"]] = r["pred"]
-        scores = np.asarray(r["class_scores"])
-        for j, c in enumerate(r["classes"]):
-            cols.setdefault(f"{m}_score_{c}", np.full(len(y), np.nan))[r["index"]] = scores[:, j]
-    oof = pd.concat([oof, pd.DataFrame(cols)], axis=1)
-    atomic_write(tdir / "oof_predictions.csv", oof.to_csv(index_label="index"))
-    _figures(task, records, y, order, agg, tdir)
-    return table
+    oof = pd.DataFrame({"file": [Path(f).name for f in data.filenames], "origin": data.origin,
+                        "label": data.y})
+    extra = {}
+    for m in order:  # the predicted label, then the class scores, of every model
+        pred, scores, classes = _oof(records, m, len(data.y))
+        extra[m] = pred
+        for j, c in enumerate(classes):
+            extra[f"{m}_score_{c}"] = scores[:, j]
+    oof = pd.concat([oof, pd.DataFrame(extra)], axis=1)
+    atomic_write(tdir / "oof_predictions.csv", oof.to_csv(index_label="index",
+                                                          float_format="%.6f"))
+    _figures(task, protocol, records, data.y, order, agg, tdir)
+    if len(per_origin):
+        per_origin.insert(0, "protocol", protocol)
+    return table, per_origin
 
 
-def _figures(task, records, y, order, agg, tdir):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def _figures(task, protocol, records, y, order, agg, tdir):
+    from matplotlib.figure import Figure
     from sklearn.metrics import ConfusionMatrixDisplay
 
     labels = sorted(set(y))
     for m in order:
         idx = np.concatenate([r["index"] for r in records if r["model"] == m])
         pred = np.concatenate([r["pred"] for r in records if r["model"] == m])
-        fig, ax = plt.subplots(figsize=(4.5, 4))
+        fig = Figure(figsize=(4.5, 4))
+        ax = fig.subplots()
         ConfusionMatrixDisplay.from_predictions(y[idx], pred, labels=labels, ax=ax,
                                                 colorbar=False, xticks_rotation=30)
-        ax.set_title(f"task {task}: {m} (out-of-fold)")
+        ax.set_title(f"{task}, {protocol}: {m} (out-of-fold)", fontsize=9)
         fig.tight_layout()
         fig.savefig(tdir / f"confusion_{m}.png", dpi=100)
-        plt.close(fig)
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig = Figure(figsize=(7, 3.5))
+    ax = fig.subplots()
     means = agg[("balanced_accuracy", "mean")].to_numpy()
     stds = agg[("balanced_accuracy", "std")].fillna(0).to_numpy()
     ax.bar(order, means, yerr=stds, capsize=3, color="tab:blue")
+    ax.axhline(1 / len(labels), color="grey", lw=0.8, ls="--")
     ax.set_ylabel("balanced accuracy")
     ax.set_ylim(0, 1)
-    ax.set_title(f"task {task}: models on the same grouped folds (mean ± std)")
+    ax.tick_params(axis="x", labelrotation=30)
+    ax.set_title(f"{task}, {protocol}: models on the same folds (mean ± std; dashed: chance)",
+                 fontsize=9)
     fig.tight_layout()
     fig.savefig(tdir / "comparison.png", dpi=100)
-    plt.close(fig)
 
 
 # -- segmentation ------------------------------------------------------------------------------
@@ -321,16 +396,20 @@ README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
 
 
 def update_readme(readme, tables, config):
+    """Replace the README's results block with the tables, each headed by task and protocol."""
     text = readme.read_text()
     if README_START not in text or README_END not in text:
         return False
-    names = {"a": "Set A (4 classes)", "b": "Set B (3 classes)",
-             "binary": "Binary: normal vs abnormal (A + B, no artifact)",
-             "segmentation": "Heartbeat detection on the 21 annotated set A recordings"}
     body = [README_START,
-            f"Generated by `python -m benchmarks.run` ({config}); from `results/*/summary.md`.", ""]
-    for task, table in tables.items():
-        body += [f"**{names[task]}**", "", table, ""]
+            f"Generated by `python -m benchmarks.run` ({config}) from "
+            "`results/<task>/<protocol>/summary.md`. Columns without ± are computed once on the "
+            "pooled out-of-fold predictions; per-set / per-database columns too.", ""]
+    for (task, protocol), table in tables.items():
+        if task == "segmentation":
+            title = "Heartbeat detection on the 21 annotated set A recordings"
+        else:
+            title = f"{tasks.get(task).title} — {PROTOCOL_NAMES.get(protocol, protocol)}"
+        body += [f"**{title}**", "", table, ""]
     body.append(README_END)
     head, rest = text.split(README_START, 1)
     tail = rest.split(README_END, 1)[1]
@@ -338,13 +417,17 @@ def update_readme(readme, tables, config):
     return True
 
 
+PROTOCOL_NAMES = {"lodo": "leave-one-database-out (mean ± std over the held-out databases)"}
+
+
 # -- command line -----------------------------------------------------------------------------
 
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n")[0])
-    p.add_argument("--task", default="all", help="a, b, binary or all (comma-separated)")
+    p.add_argument("--task", help=f"comma-separated of {', '.join(TASKS)} (default: every task)")
     p.add_argument("--models", default="all", help=f"comma-separated of {pipelines.names()}")
-    p.add_argument("--cv", type=int, default=5, help="number of grouped folds")
+    p.add_argument("--cv", type=int, default=5, help="grouped folds of the PASCAL tasks "
+                   "(PhysioNet: grouped 10-fold and leave-one-database-out)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--search", action="store_true", help="nested grid search per model")
     p.add_argument("--quick", action="store_true", help="few models, 2 folds, few epochs")
@@ -352,16 +435,19 @@ def parse_args(argv):
     p.add_argument("--n-jobs", type=int, default=min(2, os.cpu_count() or 1),
                    help="folds run in parallel (default: 2, or 1 on one core)")
     p.add_argument("--scheduler", help="address of a Dask scheduler to run the folds on")
-    p.add_argument("--out", default=str(DEFAULT_OUT), help="results folder")
+    p.add_argument("--out", help="results folder (default: results/ for the documented "
+                   "command, results-partial/ for any other run)")
     p.add_argument("--data-home", help="a full PASCAL copy instead of the embedded one")
+    p.add_argument("--physionet-home", help="the PhysioNet 2016 folder (default: "
+                   "$HBCLF_PHYSIONET, else ../shared/data/physionet2016 beside the project)")
     p.add_argument("--quiet", action="store_true", help="log lines instead of a progress bar")
     args = p.parse_args(argv)
-    tasks = TASKS if args.task == "all" else tuple(args.task.split(","))
+    tasks_ = TASKS if args.task is None else tuple(args.task.split(","))
     models = (QUICK_MODELS if args.quick else tuple(pipelines.names())) \
         if args.models == "all" else tuple(args.models.split(","))
-    for t in tasks:
+    for t in tasks_:
         if t not in TASKS:
-            p.error(f"unknown task {t!r}; choose from {', '.join(TASKS)} or all")
+            p.error(f"unknown task {t!r}; choose from {', '.join(TASKS)}")
     for m in models:
         if m not in pipelines.names():
             p.error(f"unknown model {m!r}; choose from {', '.join(pipelines.names())}")
@@ -369,7 +455,17 @@ def parse_args(argv):
         args.cv = 2
     if args.cv < 2:
         p.error("--cv must be at least 2")
-    return args, tasks, models
+    documented = (set(tasks_) == set(TASKS) and set(models) == set(pipelines.names())
+                  and not args.quick and not args.search and args.cv == 5 and args.seed == 0
+                  and args.data_home is None and args.physionet_home is None)
+    if args.out is None:  # only the documented command writes the committed results/
+        args.out = str(DEFAULT_OUT if documented else PARTIAL_OUT)
+    args.documented = documented
+    if args.physionet_home is None:
+        env = os.environ.get("HBCLF_PHYSIONET")
+        args.physionet_home = env or (str(SHARED_PHYSIONET) if SHARED_PHYSIONET.is_dir()
+                                      else None)
+    return args, tasks_, models
 
 
 def _backend(args):
@@ -385,81 +481,119 @@ def _backend(args):
     return None, nullcontext()
 
 
+def run_task(task, args, models, out, config, code, backend, timings):
+    """Every protocol of one task; ``{(task, protocol): table}``."""
+    t = tasks.get(task)
+    data = t.load(data_home=args.data_home, physionet_home=args.physionet_home)
+    models = models_for(task, data, models)
+    n_jobs = -1 if args.scheduler else args.n_jobs
+    n_threads = 1  # one TensorFlow thread per fold: the same numbers whatever --n-jobs is
+    prints = {m: fingerprint(config, code, params_text(pipelines.make(
+        m, random_state=args.seed, quick=args.quick, n_threads=n_threads))) for m in models}
+    feats, tables, origin_rows = {}, {}, []
+    protocols = t.protocols(cv=args.cv if (args.quick or t.kfold is None) else None)
+    for protocol in protocols:
+        fold, fold_names = make_folds(protocol, data.y, data.groups, data.origin, seed=args.seed)
+        tdir = out / task / protocol
+        atomic_write(tdir / "folds.csv", pd.DataFrame({
+            "file": [Path(f).name for f in data.filenames], "origin": data.origin,
+            "label": data.y, "group": data.groups,
+            "fold": [fold_names[k] for k in fold]}).to_csv(index=False))
+        done, todo = [], []
+        for m in models:
+            for k in range(len(fold_names)):
+                path = out / "runs" / task / protocol / m / f"fold{k}.json"
+                rec = json.loads(path.read_text()) if path.is_file() else None
+                if rec and rec.get("fingerprint") == prints[m] and not args.force:
+                    done.append(rec)
+                else:
+                    todo.append((m, k, path))
+        X_of = {}  # features only for models with folds left to run, shared by protocols
+        for m in dict.fromkeys(m for m, _, _ in todo):
+            featurizer, _ = pipelines.split_stateless(pipelines.make(m, quick=args.quick))
+            key = repr(featurizer)  # models with the same steps share one extraction
+            if key not in feats:
+                feats[key] = (extract(featurizer, data.filenames, out / ".cache", code)
+                              if featurizer is not None else data.filenames)
+            X_of[m] = feats[key]
+        jobs = (
+            delayed(run_fold)(task, protocol, m, k, X_of[m], data.y, data.groups, fold,
+                              seed=args.seed, quick=args.quick, search=args.search,
+                              n_threads=n_threads)
+            for m, k, _ in todo
+        )
+        paths = {(m, k): path for m, k, path in todo}
+        bar = _progress(len(todo), f"{task} {protocol}", args.quiet)
+        with backend:
+            for timing, rec in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs):
+                rec["fingerprint"] = prints[rec["model"]]
+                atomic_write(paths[(rec["model"], rec["fold"])], json.dumps(rec))
+                timings.append(timing)
+                done.append(rec)
+                bar(f"{rec['model']}/fold{rec['fold']} "
+                    f"bacc={rec['scores']['balanced_accuracy']:.3f}")
+        records = sorted(done, key=lambda r: (r["model"], r["fold"]))
+        tables[(task, protocol)], per_origin = summarise(task, protocol, records, data, out)
+        origin_rows.append(per_origin)
+        if not args.quiet:
+            print(f"\n== {task}, {protocol} ({len(data.y)} recordings)\n\n"
+                  f"{tables[(task, protocol)]}")
+    per_origin = pd.concat(origin_rows, ignore_index=True)
+    if len(per_origin):
+        name = "database" if t.dataset == "physionet" else "set"
+        keep = ["protocol", "model", "origin", "n", *(
+            ("macc", "sensitivity", "specificity", "roc_auc") if t.binary
+            else ("balanced_accuracy", "macro_f1"))]
+        atomic_write(out / task / f"per_{name}.csv", per_origin[keep].rename(
+            columns={"origin": name}).to_csv(index=False, float_format="%.4f"))
+    return tables
+
+
 def main(argv=None):
-    args, tasks, models = parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before any worker imports TensorFlow
+    args, tasks_, models = parse_args(argv)
     out = Path(args.out)
     config = {"cv": args.cv, "seed": args.seed, "quick": args.quick, "search": args.search,
               "version": __version__}
-    fingerprint = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
-    cache = out / ".cache"
-    from joblib import Parallel, delayed
-
+    code = code_digest()
     client, backend = _backend(args)
-    n_jobs = -1 if args.scheduler else args.n_jobs
-    n_threads = 1  # one TensorFlow thread per fold: the same numbers whatever --n-jobs is
-    tables = {}
+    tables, timings = {}, []
     started = time.perf_counter()
     try:
-        for task in tasks:
+        for task in tasks_:
             if task == "segmentation":
-                tables[task] = run_segmentation(out, args.data_home)
+                tables[(task, "")] = run_segmentation(out, args.data_home)
                 if not args.quiet:
-                    print(f"\n== task segmentation\n\n{tables[task]}")
+                    print(f"\n== task segmentation\n\n{tables[(task, '')]}")
                 continue
-            files, y, groups = task_data(task, args.data_home)
-            fold = make_folds(y, groups, args.cv, args.seed)
-            tdir = out / task
-            atomic_write(tdir / "folds.csv", pd.DataFrame({
-                "file": [Path(f).name for f in files], "label": y, "group": groups,
-                "fold": fold}).to_csv(index=False))
-            done, todo = [], []
-            for m in models:
-                for k in range(args.cv):
-                    path = out / "runs" / task / m / f"fold{k}.json"
-                    rec = json.loads(path.read_text()) if path.is_file() else None
-                    if rec and rec.get("fingerprint") == fingerprint and not args.force:
-                        done.append(rec)
-                    else:
-                        todo.append((m, k, path))
-            feats, X_of = {}, {}  # features only for models with folds left to run
-            for m in dict.fromkeys(m for m, _, _ in todo):
-                featurizer, _ = pipelines.split_stateless(pipelines.make(m, quick=args.quick))
-                key = repr(featurizer)  # models with the same steps share one extraction
-                if key not in feats:
-                    feats[key] = extract(featurizer, files, cache)
-                X_of[m] = feats[key]
-            jobs = (
-                delayed(run_fold)(task, m, k, X_of[m], y, groups, fold, seed=args.seed,
-                                  quick=args.quick, search=args.search, n_threads=n_threads)
-                for m, k, _ in todo
-            )
-            paths = {(m, k): path for m, k, path in todo}
-            bar = _progress(len(todo), task, args.quiet)
-            with backend:
-                results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs)
-                for rec in results:
-                    rec["fingerprint"] = fingerprint
-                    atomic_write(paths[(rec["model"], rec["fold"])], json.dumps(rec))
-                    done.append(rec)
-                    bar(f"{task}/{rec['model']}/fold{rec['fold']} "
-                        f"bacc={rec['scores']['balanced_accuracy']:.3f}")
-            records = sorted((r for r in done if r["model"] in models),
-                             key=lambda r: (r["model"], r["fold"]))
-            tables[task] = summarise(task, records, y, files, out)
-            if not args.quiet:
-                print(f"\n== task {task} ({len(files)} recordings, {args.cv} grouped folds)\n")
-                print(tables[task])
-    except AudioError as exc:
+            if tasks.get(task).dataset == "physionet" and args.physionet_home is None:
+                print(f"note: task {task} skipped: no PhysioNet 2016 copy (pass "
+                      "--physionet-home or set HBCLF_PHYSIONET)", file=sys.stderr)
+                continue
+            tables.update(run_task(task, args, models, out, config, code, backend, timings))
+    except (AudioError, LayoutError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:
         if client is not None:
             client.close()
-    if out.resolve() == DEFAULT_OUT.resolve() and not args.quick and set(tasks) == set(TASKS):
-        desc = f"--cv {args.cv} --seed {args.seed}" + (" --search" if args.search else "")
-        update_readme(DEFAULT_OUT.parent / "README.md", tables, desc)
+        if timings:
+            write_timings(out / "timings.csv", timings)
+    if args.documented and out.resolve() == DEFAULT_OUT.resolve():
+        update_readme(ROOT / "README.md", tables, f"--cv {args.cv} --seed {args.seed}")
     print(f"\nresults in {out} ({time.perf_counter() - started:.0f} s)")
     return 0
+
+
+def write_timings(path, timings):
+    """Merge this run's seconds per fold (fit and predict) into ``timings.csv``."""
+    keys = ["task", "protocol", "model", "fold"]
+    new = pd.DataFrame(timings)
+    if path.is_file():
+        old = pd.read_csv(path)
+        if list(old.columns) == list(new.columns):
+            new = pd.concat([old, new]).drop_duplicates(keys, keep="last")
+    atomic_write(path, new.sort_values(keys).to_csv(index=False, float_format="%.3f"))
 
 
 def _progress(total, task, quiet):

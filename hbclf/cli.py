@@ -148,7 +148,8 @@ def cmd_train(args):
     from .models import train
 
     card = train(args.task, args.model, args.out, cv=args.cv, seed=args.seed,
-                 data_home=args.data_home, log=lambda m: print(m, file=sys.stderr))
+                 data_home=args.data_home, physionet_home=args.physionet_home,
+                 log=lambda m: print(m, file=sys.stderr))
     print(f"saved {card['model']} ({card['task']}) to {args.out}")
     return EXIT_OK
 
@@ -165,14 +166,14 @@ def cmd_info(args):
     print(f"model      {card.get('model')} ({path})")
     print(f"task       {card.get('task')}: classes {', '.join(card['classes'])}")
     if td:
-        print(f"trained on {td.get('recordings')} recordings of {td.get('dataset')} "
-              f"({td.get('patients_or_groups')} patients/groups), read at {td.get('rate_hz')} Hz")
+        print(f"trained on {td.get('recordings')} recordings: {td.get('dataset')} "
+              f"({td.get('groups')} groups), read at {td.get('rate_hz')} Hz")
         print("per class  " + ", ".join(f"{k} {v}" for k, v in td.get("per_class", {}).items()))
     for step in card.get("steps", []):
         print(f"step       {step}")
     if cv:
         s = cv.get("scores", {})
-        print(f"scores     {cv.get('scheme')}")
+        print(f"scores     {cv.get('protocol')}: {cv.get('scheme')}")
         print("           " + ", ".join(f"{k} {v:.3f}" for k, v in s.items()))
     print("versions   " + ", ".join(f"{k} {v}" for k, v in card.get("versions", {}).items()))
     return EXIT_OK
@@ -196,13 +197,16 @@ def build_parser():
     s.add_argument("--format", **fmt)
     s.set_defaults(func=cmd_segment)
 
-    s = sub.add_parser("train", help="fit a model on all labelled PASCAL recordings")
-    s.add_argument("--task", choices=("all", "a", "b", "binary"), default="all")
+    from .tasks import names as task_names
+
+    s = sub.add_parser("train", help="fit a model on every labelled recording of a task")
+    s.add_argument("--task", choices=task_names(), default="all")
     s.add_argument("--model", default="logreg_rhythm", help="a registry model name")
     s.add_argument("--out", required=True, help="model folder to write")
     s.add_argument("--cv", type=int, default=5, help="grouped folds for the card's scores")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--data-home", help="a full PASCAL copy instead of the embedded one")
+    s.add_argument("--physionet-home", help="the PhysioNet 2016 folder (task physionet)")
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("info", help="what a model is and how it scored")

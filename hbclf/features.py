@@ -46,6 +46,7 @@ __all__ = [
     "FixedLength",
     "LogMel",
     "MFCC",
+    "Origin",
     "Sequences",
     "SpectralFeatures",
     "TimeSummary",
@@ -233,6 +234,40 @@ class AudioReader(_Stateless, TransformerMixin, BaseEstimator):
         """Waveforms (a :class:`Sequences` of 1-D float32 arrays) of ``X``."""
         check_is_fitted(self, "sos_")
         return Sequences(_parallel_map(self._one, _as_items(X), self.n_jobs))
+
+
+class Origin(_Stateless, TransformerMixin, BaseEstimator):
+    """The origin of each recording (PASCAL set, PhysioNet database), read off its path.
+
+    A baseline's only input: a classifier that sees nothing but the origin
+    shows how much of a score the origin alone explains (class priors differ
+    between sets and databases). Follow it with a ``OneHotEncoder``.
+
+    Examples
+    --------
+    >>> Origin().fit_transform(["d/training-a/a0001.wav", "p/set_b/normal__1_22222222_A.flac"])
+    array([['training-a'],
+           ['set B']], dtype=object)
+    """
+
+    def fit(self, X=None, y=None):
+        """Learns nothing."""
+        self.n_features_out_ = 1
+        return self
+
+    def transform(self, X):
+        """A ``(n_recordings, 1)`` object array of origin names."""
+        from .datasets import recording_origin
+
+        check_is_fitted(self, "n_features_out_")
+        items = _as_items(X)
+        if not all(_is_path(item) for item in items):
+            raise TypeError("Origin reads file paths; waveforms carry no origin")
+        return np.array([[recording_origin(item)] for item in items], dtype=object)
+
+    def get_feature_names_out(self, input_features=None):
+        """``["origin"]``."""
+        return np.array(["origin"], dtype=object)
 
 
 # -- time-frequency features ---------------------------------------------------------------

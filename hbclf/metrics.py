@@ -88,18 +88,19 @@ def challenge_b(y_true, y_pred):
     DP = sqrt(3)/pi * (log10(Se/(1-Se)) + log10(Sp/(1-Sp))); total precision
     (136 P_normal + 39 P_murmur + 20 P_extrastole) / 195.
 
-    DP is infinite when Se or Sp is exactly 0 or 1 (a small fold, or a model
-    that never says "problem"); it is computed with the usual continuity
-    correction Se = (TP + 0.5) / (P + 1), Sp = (TN + 0.5) / (N + 1), so that
-    it stays finite and comparable across folds.
+    DP is undefined (NaN here) when Se or Sp is exactly 0 or 1 (a model that
+    never, or always, says "problem"): the challenge's formula as published,
+    with no correction. On small folds that happens often, so compute it on
+    pooled out-of-fold predictions (the harness does).
     """
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     p = {lab: _precision(y_true, y_pred, lab) for lab in ("normal", "murmur", "extrastole")}
     true_pos, pred_pos = y_true != "normal", y_pred != "normal"
     se, sp = _se_sp(true_pos, pred_pos)
-    se_c = ((true_pos & pred_pos).sum() + 0.5) / (true_pos.sum() + 1)
-    sp_c = ((~true_pos & ~pred_pos).sum() + 0.5) / ((~true_pos).sum() + 1)
-    dp = math.sqrt(3) / math.pi * (math.log10(se_c / (1 - se_c)) + math.log10(sp_c / (1 - sp_c)))
+    if 0 < se < 1 and 0 < sp < 1:
+        dp = math.sqrt(3) / math.pi * (math.log10(se / (1 - se)) + math.log10(sp / (1 - sp)))
+    else:
+        dp = float("nan")
     return {
         **{f"precision_{k}": v for k, v in p.items()},
         "problem_sensitivity": se,

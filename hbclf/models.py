@@ -50,6 +50,7 @@ TRUSTED_TYPES = (
     "hbclf.features.SpectralFeatures",
     "hbclf.features.TimeSummary",
     "hbclf.features.FixedLength",
+    "hbclf.features.Origin",
     "hbclf.heartbeat.RhythmFeatures",
     "numpy.dtype",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
@@ -251,21 +252,28 @@ def _with_network(head, path, card):
 
 
 def train(task="all", model="logreg_rhythm", out=None, *, cv=5, seed=0, data_home=None,
-          log=print):
-    """Fit a registry model on all labelled PASCAL recordings of a task and save it.
+          physionet_home=None, log=print):
+    """Fit a registry model on every labelled recording of a task and save it.
 
-    The card records the model's patient-grouped ``cv``-fold scores on the
-    same task (out-of-fold, computed before the final fit on everything).
+    The card records the model's scores under the task's first protocol
+    (grouped ``cv``-fold, out of fold, mean over folds), computed by
+    :func:`hbclf.tasks.evaluate_fold` exactly as the benchmark harness does,
+    before the final fit on everything.
 
     Parameters
     ----------
-    task : {"all", "a", "b", "binary"}, default="all"
-        ``"all"``: sets A and B, five classes (normal, murmur, extrahls,
-        extrastole, artifact); ``"binary"``: normal vs abnormal, no artifact.
+    task : str, default="all"
+        A name of :func:`hbclf.tasks.names`: ``"all"`` is PASCAL sets A and
+        B, five classes; ``"binary"`` normal vs abnormal, no artifact.
     model : str, default="logreg_rhythm"
         A name of :func:`hbclf.pipelines.names`.
     out : path-like
         Folder to write.
+    cv : int, default=5
+        Grouped folds for the card's scores (PASCAL tasks).
+    seed : int, default=0
+    data_home, physionet_home : path-like, optional
+        See :meth:`hbclf.tasks.Task.load`.
 
     Returns
     -------
@@ -273,34 +281,39 @@ def train(task="all", model="logreg_rhythm", out=None, *, cv=5, seed=0, data_hom
         The card.
     """
     import numpy as np
-    from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict
-
-    from . import pipelines
-    from .datasets import CITATION, load_pascal
-    from .metrics import classification_scores
-
-    subset = "all" if task in ("all", "binary") else task
-    data = load_pascal(subset, data_home=data_home)
-    X, y, groups = data.filenames, data.label.astype(str), data.groups
-    if task == "binary":
-        keep = y != "artifact"
-        X, y, groups = X[keep], np.where(y[keep] == "normal", "normal", "abnormal"), groups[keep]
     from sklearn.base import clone
+    from sklearn.model_selection import StratifiedGroupKFold
     from sklearn.pipeline import Pipeline
 
+    from . import pipelines, tasks
+    from .datasets import CITATION, PHYSIONET_CITATION
+
+    t = tasks.get(task)
+    data = t.load(data_home=data_home, physionet_home=physionet_home)
+    X, y, groups = data.filenames, data.y, data.groups
     pipe = pipelines.make(model, random_state=seed)
     featurizer, head = pipelines.split_stateless(pipe)
-    if not hasattr(head, "predict_proba"):  # SVC: Platt scaling on 5 internal folds
-        from sklearn.calibration import CalibratedClassifierCV
-
-        head.steps[-1] = (head.steps[-1][0], CalibratedClassifierCV(head.steps[-1][1], cv=5))
     t0 = time.perf_counter()
     # feature extraction learns nothing: computed once, shared by the CV folds and the fit
     F = featurizer.fit_transform(X) if featurizer is not None else X
-    folds = StratifiedGroupKFold(n_splits=cv, shuffle=True, random_state=seed)
-    oof = cross_val_predict(clone(head), F, y, groups=groups, cv=folds)
-    scores = {k: round(float(v), 4) for k, v in classification_scores(y, oof).items()}
-    log(f"grouped {cv}-fold CV: balanced accuracy {scores['balanced_accuracy']:.3f}")
+    protocol = t.protocols(cv=cv if t.kfold is None else None)[0]
+    fold, _ = tasks.make_folds(protocol, y, groups, data.origin, seed=seed)
+    per_fold = []
+    for k in np.unique(fold):
+        _, rec = tasks.evaluate_fold(task, clone(head), F, y, groups, np.flatnonzero(fold != k),
+                                     np.flatnonzero(fold == k), seed=seed)
+        per_fold.append(rec["scores"])
+    names = sorted(set().union(*per_fold))
+    scores = {k: round(float(np.nanmean([s.get(k, np.nan) for s in per_fold])), 4)
+              for k in names}
+    log(f"{protocol}: balanced accuracy {scores['balanced_accuracy']:.3f} (mean over folds)")
+    if not hasattr(head, "predict_proba"):  # SVC: Platt scaling on grouped internal folds
+        from sklearn.calibration import CalibratedClassifierCV
+
+        splits = list(StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=seed)
+                      .split(np.zeros(len(y)), y, groups))
+        head.steps[-1] = (head.steps[-1][0], CalibratedClassifierCV(head.steps[-1][1],
+                                                                    cv=splits))
     head.fit(F, y)
     pipe = Pipeline((featurizer.steps if featurizer is not None else []) + head.steps)
     counts = {str(k): int(v) for k, v in zip(*np.unique(y, return_counts=True))}
@@ -311,17 +324,23 @@ def train(task="all", model="logreg_rhythm", out=None, *, cv=5, seed=0, data_hom
             for k, v in sorted(featurizer.get_params(deep=True).items())
             if isinstance(v, (int, float, str, tuple, type(None))) and "__" in k
         })
+    physionet = t.dataset == "physionet"
     card = {
         "model": model,
         "task": task,
         "training_data": {
-            "dataset": "PASCAL CHSC2011 sets A and B" if subset == "all" else f"PASCAL set {task}",
-            "recordings": int(len(y)), "patients_or_groups": int(len(set(groups))),
-            "per_class": counts, "rate_hz": data.sr, "citation": CITATION,
+            "dataset": t.title,
+            "recordings": int(len(y)), "groups": int(len(set(groups))),
+            "origins": sorted(set(data.origin)),
+            "per_class": counts, "rate_hz": data.sr,
+            "citation": PHYSIONET_CITATION if physionet else CITATION,
         },
         "preprocessing": preprocessing,
-        "cv": {"scheme": f"StratifiedGroupKFold(n_splits={cv}, shuffle=True, random_state={seed})"
-               " on patients, out-of-fold", "scores": scores},
+        "cv": {"protocol": protocol,
+               "scheme": f"StratifiedGroupKFold(n_splits={len(per_fold)}, shuffle=True, "
+                         f"random_state={seed}) on the task's groups; scores are means over "
+                         "folds of out-of-fold predictions",
+               "scores": scores},
         "training_seconds": round(time.perf_counter() - t0, 1),
         "command": f"hbclf train --task {task} --model {model} --out <dir>",
     }

@@ -2,12 +2,14 @@
 
 >>> from hbclf import pipelines
 >>> pipelines.names()
-['dummy', 'logreg', 'svm', 'rf', 'knn', 'gb', 'logreg_rhythm', 'svm_rhythm', 'cnn', 'rnn']
+['origin', 'dummy', 'logreg', 'svm', 'rf', 'knn', 'gb', 'logreg_rhythm', 'svm_rhythm', 'cnn', 'rnn']
 >>> pipe = pipelines.make("svm")
 >>> [name for name, _ in pipe.steps]
 ['mfcc', 'summary', 'scale', 'clf']
 
-The ``*_rhythm`` models add the heart rate and rhythm of
+``origin`` sees nothing but where a recording came from (PASCAL set or
+PhysioNet database, :class:`~hbclf.features.Origin`): the score that the
+origin alone explains. The ``*_rhythm`` models add the heart rate and rhythm of
 :class:`~hbclf.heartbeat.RhythmFeatures` to the same table. Baselines read 40 MFCCs summarised over time by their mean, standard
 deviation and the standard deviation of their frame-to-frame change
 (:class:`~hbclf.features.TimeSummary`), 120 features: the design the
@@ -22,12 +24,21 @@ from __future__ import annotations
 
 from sklearn.pipeline import FeatureUnion, Pipeline
 
-from .features import MFCC, AudioReader, FixedLength, LogMel, SpectralFeatures, TimeSummary
+from .features import (
+    MFCC,
+    AudioReader,
+    FixedLength,
+    LogMel,
+    Origin,
+    SpectralFeatures,
+    TimeSummary,
+)
 from .heartbeat import RhythmFeatures
 
 _STATELESS = (AudioReader, MFCC, LogMel, SpectralFeatures, TimeSummary, FixedLength,
-              RhythmFeatures)
+              RhythmFeatures, Origin)
 
+_ORIGIN = ("origin",)
 _BASELINES = ("dummy", "logreg", "svm", "rf", "knn", "gb")
 _RHYTHM = ("logreg_rhythm", "svm_rhythm")
 _NETWORKS = ("cnn", "rnn")
@@ -35,7 +46,7 @@ _NETWORKS = ("cnn", "rnn")
 
 def names():
     """Names accepted by :func:`make`, baselines first."""
-    return list(_BASELINES + _RHYTHM + _NETWORKS)
+    return list(_ORIGIN + _BASELINES + _RHYTHM + _NETWORKS)
 
 
 def _spectral_summary():
@@ -89,6 +100,15 @@ def make(name, *, random_state=0, quick=False, n_threads=None):
     """
     from sklearn.preprocessing import StandardScaler
 
+    if name == "origin":  # sees only where a recording came from
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.preprocessing import OneHotEncoder
+
+        return Pipeline([
+            ("origin", Origin()),
+            ("onehot", OneHotEncoder(handle_unknown="ignore")),
+            ("clf", LogisticRegression(class_weight="balanced", max_iter=2000)),
+        ])
     if name in _BASELINES:
         return Pipeline(_spectral_summary() + [
             ("scale", StandardScaler()),
@@ -120,6 +140,7 @@ def make(name, *, random_state=0, quick=False, n_threads=None):
 def param_grid(name):
     """A small grid for nested search over the final estimator (``clf__...``)."""
     grids = {
+        "origin": {},
         "dummy": {},
         "logreg": {"clf__C": [0.01, 0.1, 1.0]},
         "svm": {"clf__C": [0.3, 1.0, 3.0]},

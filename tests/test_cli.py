@@ -73,7 +73,7 @@ def test_help_and_info_do_not_start_tensorflow():
     r = hbclf("info")
     assert r.returncode == 0 and "TF_LOADED" not in r.stderr
     assert "logreg_rhythm" in r.stdout and "balanced_accuracy" in r.stdout
-    assert "585 recordings" in r.stdout
+    assert "585 recordings" in r.stdout and "253 groups" in r.stdout
     code = "import sys\ntry:\n from hbclf.cli import main; main(['--help'])\n" \
            "except SystemExit: pass\nprint('tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
@@ -124,14 +124,29 @@ def test_a_saved_model_predicts_the_same_in_a_new_process(tmp_path):
 
 
 def test_train_reproduces_the_shipped_card(tmp_path):
+    """Retraining gives the shipped model: settings exactly, floating point within BLAS noise.
+
+    What must be equal is compared exactly (model, task, classes, steps, data,
+    preprocessing, CV scheme, and the predicted class of every training
+    recording). Out-of-fold scores and probabilities are floating point: on
+    another CPU the BLAS kernels sum in another order, which can move a
+    recording or two between two wrong classes (macro-F1 0.5863 vs 0.5878 was
+    seen), so they are compared within 0.01.
+    """
     card = train("all", "logreg_rhythm", tmp_path / "again", log=lambda *_: None)
     shipped = read_card(default_model_path())
-    for key in ("model", "task", "classes", "steps", "training_data", "preprocessing", "cv"):
+    for key in ("model", "task", "classes", "steps", "training_data", "preprocessing"):
         assert card[key] == shipped[key], key
+    assert card["cv"]["scheme"] == shipped["cv"]["scheme"]
+    assert card["cv"]["scores"].keys() == shipped["cv"]["scores"].keys()
+    for name, value in shipped["cv"]["scores"].items():
+        assert card["cv"]["scores"][name] == pytest.approx(value, abs=0.01), name
     a, _ = load_model(tmp_path / "again")
     b, _ = load_model()
-    files = load_pascal("b").filenames[:5]
-    np.testing.assert_allclose(a.predict_proba(files), b.predict_proba(files), atol=1e-9)
+    files = load_pascal("all").filenames
+    proba_a, proba_b = a.predict_proba(files), b.predict_proba(files)
+    np.testing.assert_array_equal(proba_a.argmax(axis=1), proba_b.argmax(axis=1))
+    np.testing.assert_allclose(proba_a, proba_b, atol=1e-2)
 
 
 def _rewrite_card(folder):

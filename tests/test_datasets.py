@@ -9,7 +9,14 @@ import pytest
 import soundfile as sf
 from sklearn.model_selection import StratifiedGroupKFold
 
-from hbclf.datasets import LayoutError, embedded_data_home, load_pascal, load_pascal_timing
+from hbclf.datasets import (
+    LayoutError,
+    embedded_data_home,
+    load_pascal,
+    load_pascal_timing,
+    load_physionet2016,
+    sittings,
+)
 from hbclf.datasets import bundle
 from hbclf.io import load_audio
 
@@ -63,14 +70,30 @@ def test_bunch_has_what_sklearn_users_expect():
     assert isinstance(Xf, pd.Series) and set(yf) == {"normal", "murmur", "extrastole"}
 
 
-def test_groups_are_patients_in_b_and_recordings_in_a():
+def test_groups_are_patients_in_b_and_sittings_in_a():
     b = load_pascal("b")
     assert len(set(b.groups)) < len(b.groups)  # patients have several recordings
     patient = [re.search(r"_(\d+)_\d{13}_", Path(f).name).group(1) for f in b.filenames]
     assert list(b.groups) == [f"b{p}" for p in patient]
     a = load_pascal("a")
+    assert len(set(a.groups)) == 88  # timestamps chained at most 10 minutes apart
+    murmur_sitting = a.groups[[Path(f).name.startswith("murmur__20110822") for f in a.filenames]]
+    assert len(murmur_sitting) == 23 and len(set(murmur_sitting)) == 1
     # one recording per name; the two names filed under two classes share a group
-    assert len(set(a.groups)) == 122
+    assert len(set(load_pascal("a", sitting_gap=None).groups)) == 122
+
+
+def test_sittings_chain_timestamps_and_never_straddle_folds():
+    ids = ["201101010000", "201101010010", "201101010021", "201101010031", "201101020000"]
+    assert list(sittings(ids)) == ["a201101010000"] * 2 + ["a201101010021"] * 2 + [
+        "a201101020000"]
+    assert list(sittings(ids[::-1])) == list(sittings(ids))[::-1]  # order does not matter
+    assert len(set(sittings(ids, gap=60 * 24))) == 1
+    a = load_pascal("a")
+    for seed in range(3):
+        cv = StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=seed)
+        for train, test in cv.split(a.filenames, a.target, a.groups):
+            assert not set(a.groups[train]) & set(a.groups[test])
 
 
 @pytest.mark.parametrize("subset", ["a", "b", "all"])
@@ -250,3 +273,88 @@ def test_bad_arguments():
         load_pascal("c")
     with pytest.raises(ValueError, match="sr"):
         load_pascal(sr=0)
+
+
+# -- PhysioNet 2016 -----------------------------------------------------------------------
+
+PHYSIONET = Path(__file__).resolve().parents[2] / "shared" / "data" / "physionet2016"
+
+
+def _physionet_copy(tmp_path, suffix=".wav", databases=("c", "d")):
+    """An official-layout copy (WAV like the official download) of two small databases."""
+    import soundfile as sf
+
+    if not PHYSIONET.is_dir():
+        pytest.skip(f"no PhysioNet copy at {PHYSIONET}")
+    root = tmp_path / "physionet2016"
+    for letter in databases:
+        src, dst = PHYSIONET / f"training-{letter}", root / f"training-{letter}"
+        dst.mkdir(parents=True)
+        (dst / "REFERENCE.csv").write_bytes((src / "REFERENCE.csv").read_bytes())
+        for f in sorted(src.glob("*.flac")):
+            y, sr = sf.read(f, dtype="int16")
+            sf.write(dst / f"{f.stem}{suffix}", y, sr, subtype="PCM_16")
+    return root
+
+
+def test_physionet_official_wav_and_flac_copies_agree(tmp_path):
+    wav = load_physionet2016(_physionet_copy(tmp_path))
+    flac = load_physionet2016(PHYSIONET, databases=["c", "d"])
+    assert len(wav.filenames) == 31 + 55
+    np.testing.assert_array_equal(wav.target, flac.target)
+    np.testing.assert_array_equal(wav.groups, flac.groups)
+    assert list(wav.target_names) == ["normal", "abnormal"]
+    assert (wav.label == "abnormal").sum() == 24 + 28
+    assert set(wav.database) == {"training-c", "training-d"}
+    from hbclf.io import load_audio
+
+    a, _ = load_audio(wav.filenames[0], sr=2000)
+    b, _ = load_audio(flac.filenames[0], sr=2000)
+    np.testing.assert_array_equal(a, b)  # lossless: the same samples
+
+
+def test_physionet_full_copy_counts():
+    if not PHYSIONET.is_dir():
+        pytest.skip(f"no PhysioNet copy at {PHYSIONET}")
+    d = load_physionet2016(PHYSIONET.parent)  # the parent holding physionet2016/ works too
+    assert len(d.filenames) == 3126 and int(d.target.sum()) == 631
+    counts = d.frame.groupby("database").size().to_dict()
+    assert counts == {"training-a": 409, "training-b": 490, "training-c": 31, "training-d": 55,
+                      "training-e": 2141}
+    # groups are blocks of consecutive records inside one database
+    assert all(g.split(":")[0] == db for g, db in zip(d.groups, d.database))
+    assert d.frame.groupby("group")["database"].nunique().max() == 1
+
+
+def test_physionet_reference_and_files_must_agree(tmp_path):
+    root = _physionet_copy(tmp_path, databases=("c",))
+    folder = root / "training-c"
+    (folder / "c0003.wav").unlink()
+    with pytest.raises(LayoutError, match=r"training-c: 1 recording\(s\) listed in "
+                       r"REFERENCE.csv are missing \(first: c0003\)"):
+        load_physionet2016(root)
+    (folder / "c0003.wav").write_bytes((folder / "c0004.wav").read_bytes())
+    (folder / "c0099.wav").write_bytes((folder / "c0004.wav").read_bytes())
+    with pytest.raises(LayoutError, match=r"not in REFERENCE.csv \(first: c0099.wav\)"):
+        load_physionet2016(root)
+    (folder / "c0099.wav").unlink()
+    ref = (folder / "REFERENCE.csv").read_text()
+    (folder / "REFERENCE.csv").write_text(ref.replace("c0005,1", "c0005,2").replace(
+        "c0005,-1", "c0005,2"))
+    with pytest.raises(LayoutError, match="labels must be 1 .abnormal. or -1"):
+        load_physionet2016(root)
+    (folder / "REFERENCE.csv").unlink()
+    with pytest.raises(LayoutError, match="training-c: REFERENCE.csv is missing"):
+        load_physionet2016(root)
+    with pytest.raises(LayoutError, match="needs data_home"):
+        load_physionet2016()
+
+
+def test_a_corrupt_physionet_recording_is_named(tmp_path):
+    root = _physionet_copy(tmp_path, databases=("c",))
+    (root / "training-c" / "c0007.wav").write_bytes(b"RIFF but not really audio")
+    with pytest.raises(LayoutError, match=r"c0007.wav: not a readable audio file"):
+        load_physionet2016(root)
+    with pytest.warns(UserWarning, match=r"c0007.wav: not a readable audio file.*left out"):
+        d = load_physionet2016(root, on_error="skip")
+    assert len(d.filenames) == 30 and not any("c0007" in f for f in d.filenames)

@@ -59,6 +59,27 @@ def recording_id(name, set_):
     return m.group(1) if m else None
 
 
+def recording_origin(path):
+    """Where a recording came from, read off its path: a PASCAL set or a PhysioNet database.
+
+    ``"set A"`` / ``"set B"`` for PASCAL files in either layout (``set_a/``,
+    ``Atraining_normal/``, ``Aunlabelledtest/``...), the database folder
+    (``"training-a"``...) for PhysioNet, otherwise the parent folder's name.
+
+    >>> recording_origin("x/pascal/set_b/normal__103_1305031931979_B.flac")
+    'set B'
+    >>> recording_origin("/data/Atraining_murmur/201108222221.wav")
+    'set A'
+    >>> recording_origin("physionet2016/training-e/e00001.wav")
+    'training-e'
+    """
+    parent = Path(path).parent.name
+    m = re.match(r"^(?:set_([ab])|([AB])(?:training_|unlabelledtest))", parent, re.IGNORECASE)
+    if m:
+        return f"set {(m.group(1) or m.group(2)).upper()}"
+    return parent
+
+
 def group_of(set_, rid):
     """Leak-free evaluation group: the patient in set B, the recording in set A."""
     return f"b{rid.split('_')[0]}" if set_ == "b" else f"a{rid}"

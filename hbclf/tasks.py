@@ -1,0 +1,250 @@
+"""Benchmark tasks: data, labels, groups, origin, protocols and scores in one place.
+
+A task says what is predicted from which recordings, how recordings are
+grouped so that nothing leaks across a split, where each recording came from
+(its *origin*: PASCAL set, PhysioNet database), under which protocols it is
+evaluated and how a prediction is scored. The harness
+(``python -m benchmarks.run``), :func:`hbclf.models.train`, ``hbclf info`` and
+``hbclf train`` all read tasks from here.
+
+>>> from hbclf import tasks
+>>> tasks.names()
+['a', 'b', 'binary', 'all', 'physionet']
+>>> t = tasks.get("b")
+>>> d = t.load()
+>>> len(d.filenames), sorted(map(str, set(d.y))), t.protocols(cv=5)
+(461, ['extrastole', 'murmur', 'normal'], ['grouped-5-fold'])
+
+Protocols:
+
+* ``grouped-<k>-fold``: ``StratifiedGroupKFold`` (shuffled, seeded) on the
+  task's groups: PASCAL set A sittings, set B patients, PhysioNet blocks of
+  consecutive record numbers. No group is on both sides of a split.
+* ``lodo`` (leave-one-database-out, PhysioNet): train on the other databases,
+  test on one; the only protocol that tells how a model does on a database
+  (device, site, population) it has never seen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.utils import Bunch
+
+__all__ = ["Task", "get", "names", "make_folds", "score", "evaluate_fold", "LODO"]
+
+LODO = "lodo"
+
+
+@dataclass(frozen=True)
+class Task:
+    """One benchmark task.
+
+    Attributes
+    ----------
+    name : str
+        Short name (``"a"``, ``"physionet"``, ...).
+    title : str
+        One line for tables.
+    dataset : {"pascal", "physionet"}
+    subset : str
+        PASCAL subset (``"a"``, ``"b"``, ``"all"``); unused for PhysioNet.
+    binary : bool
+        Normal vs abnormal (artifact recordings left out).
+    kfold : int or None
+        Fixed number of grouped folds (PhysioNet: 10); None takes the
+        harness's ``--cv``.
+    lodo : bool
+        Also evaluated leave-one-database-out.
+    metrics : tuple of str
+        Task-specific columns of the result tables, after the common ones.
+    """
+
+    name: str
+    title: str
+    dataset: str
+    subset: str = "all"
+    binary: bool = False
+    kfold: int | None = None
+    lodo: bool = False
+    metrics: tuple = ()
+
+    def protocols(self, *, cv=None):
+        """Protocol names, e.g. ``["grouped-10-fold", "lodo"]``.
+
+        ``cv`` overrides the number of grouped folds (default: the task's
+        ``kfold``, else 5).
+        """
+        out = [f"grouped-{cv or self.kfold or 5}-fold"]
+        return out + [LODO] if self.lodo else out
+
+    def load(self, *, data_home=None, physionet_home=None):
+        """The task's recordings.
+
+        Parameters
+        ----------
+        data_home : path-like, optional
+            A full PASCAL copy (default: the embedded one).
+        physionet_home : path-like, optional
+            The PhysioNet 2016 folder (required for ``physionet``).
+
+        Returns
+        -------
+        Bunch
+            ``filenames``, ``y`` (string labels), ``groups``, ``origin``
+            (PASCAL set or PhysioNet database of each recording), ``sr``.
+        """
+        from .datasets import load_pascal, load_physionet2016
+
+        if self.dataset == "physionet":
+            d = load_physionet2016(physionet_home)
+            return Bunch(filenames=d.filenames, y=d.label.astype(str), groups=d.groups,
+                         origin=d.database.astype(str), sr=d.sr)
+        d = load_pascal(self.subset, data_home=data_home)
+        files, y, groups = d.filenames, d.label.astype(str), d.groups
+        origin = np.array([f"set {s.upper()}" for s in d.set])
+        if self.binary:
+            keep = y != "artifact"
+            files, y, groups, origin = files[keep], y[keep], groups[keep], origin[keep]
+            y = np.where(y == "normal", "normal", "abnormal")
+        return Bunch(filenames=files, y=y, groups=groups, origin=origin, sr=d.sr)
+
+
+_TASKS = {
+    t.name: t for t in (
+        Task("a", "PASCAL set A (4 classes), sittings grouped", "pascal", subset="a",
+             metrics=("total_precision", "heart_problem_f", "artifact_youden")),
+        Task("b", "PASCAL set B (3 classes), patients grouped", "pascal", subset="b",
+             metrics=("total_precision", "youden", "recall_extrastole")),
+        Task("binary", "PASCAL A + B pooled, normal vs abnormal (no artifact)", "pascal",
+             binary=True, metrics=("sensitivity", "specificity", "macc", "roc_auc")),
+        Task("all", "PASCAL A + B pooled, 5 classes (the shipped model's task)", "pascal",
+             metrics=("recall_artifact", "recall_extrahls", "recall_extrastole",
+                      "recall_murmur", "recall_normal")),
+        Task("physionet", "PhysioNet/CinC 2016, normal vs abnormal", "physionet", binary=True,
+             kfold=10, lodo=True, metrics=("sensitivity", "specificity", "macc", "roc_auc")),
+    )
+}
+
+
+def names():
+    """Task names."""
+    return list(_TASKS)
+
+
+def get(name):
+    """The :class:`Task` called ``name``."""
+    try:
+        return _TASKS[name]
+    except KeyError:
+        raise ValueError(f"unknown task {name!r}; choose from {', '.join(_TASKS)}") from None
+
+
+def make_folds(protocol, y, groups, origin, *, seed=0):
+    """Test-fold index of every recording under a protocol.
+
+    Parameters
+    ----------
+    protocol : str
+        ``"grouped-<k>-fold"`` or ``"lodo"``.
+    y, groups, origin : array-like
+        Labels, groups and origins of the recordings.
+    seed : int, default=0
+        Shuffling of the grouped folds.
+
+    Returns
+    -------
+    fold : ndarray of int
+        Fold of each recording.
+    fold_names : list of str
+        ``"fold0"``, ... or, for ``lodo``, the held-out database of each fold.
+
+    Examples
+    --------
+    >>> fold, names = make_folds("lodo", ["n", "a", "n"], [1, 2, 3], ["db1", "db2", "db1"])
+    >>> fold.tolist(), names
+    ([0, 1, 0], ['db1', 'db2'])
+    """
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    y, groups, origin = np.asarray(y), np.asarray(groups), np.asarray(origin)
+    if protocol == LODO:
+        names = sorted({str(o) for o in origin})
+        return np.array([names.index(str(o)) for o in origin]), names
+    if not (protocol.startswith("grouped-") and protocol.endswith("-fold")):
+        raise ValueError(f"unknown protocol {protocol!r}")
+    k = int(protocol.split("-")[1])
+    fold = np.empty(len(y), dtype=int)
+    cv = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+    for i, (_, test) in enumerate(cv.split(np.zeros(len(y)), y, groups)):
+        fold[test] = i
+    return fold, [f"fold{i}" for i in range(k)]
+
+
+def score(task, y_true, y_pred, class_scores=None, classes=None):
+    """Every score of a task from string labels (see :func:`hbclf.metrics.score_task`)."""
+    from .metrics import score_task
+
+    kind = "binary" if get(task).binary else task
+    return score_task(kind, y_true, y_pred, class_scores, classes)
+
+
+def class_scores(est, X):
+    """Class probabilities, or decision values for a model without them (SVC).
+
+    Decision values rank recordings as well as probabilities do (ROC AUC).
+    """
+    if hasattr(est, "predict_proba"):
+        return np.asarray(est.predict_proba(X))
+    dec = np.asarray(est.decision_function(X))
+    return np.c_[-dec, dec] if dec.ndim == 1 else dec
+
+
+def evaluate_fold(task, est, X, y, groups, train, test, *, grid=None, seed=0):
+    """Fit ``est`` on ``train``, predict ``test``: one fold of a protocol.
+
+    Parameters
+    ----------
+    task : str
+        Task name (for its scorer).
+    est : estimator
+        Unfitted; fitted here on the training rows only.
+    X, y, groups : array-like
+        Features (or file paths), string labels, groups of all recordings.
+    train, test : ndarray of int
+        Row indices.
+    grid : dict, optional
+        Parameter grid for a nested search: ``GridSearchCV`` on an inner
+        grouped 3-fold split of the training rows (balanced accuracy).
+    seed : int, default=0
+
+    Returns
+    -------
+    fitted : estimator
+    record : dict
+        ``pred``, ``classes``, ``class_scores``, ``scores`` and the chosen
+        ``params`` (empty without a grid).
+    """
+    from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold
+
+    y, groups = np.asarray(y), np.asarray(groups)
+    chosen = {}
+    if grid:
+        inner = StratifiedGroupKFold(n_splits=3, shuffle=True, random_state=seed)
+        est = GridSearchCV(est, grid, cv=list(inner.split(train, y[train], groups[train])),
+                           scoring="balanced_accuracy", refit=True)
+        est.fit(X[train], y[train])
+        chosen = {key: repr(v) for key, v in est.best_params_.items()}
+    else:
+        est.fit(X[train], y[train])
+    pred = est.predict(X[test])
+    classes = [str(c) for c in est.classes_]
+    scores_ = class_scores(est, X[test])
+    return est, {
+        "params": chosen,
+        "scores": {m: float(v) for m, v in score(task, y[test], pred, scores_, classes).items()},
+        "pred": [str(p) for p in pred],
+        "classes": classes,
+        "class_scores": scores_,
+    }
