@@ -40,7 +40,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from scikeras.wrappers import KerasClassifier  # noqa: E402
 from sklearn.base import BaseEstimator, TransformerMixin  # noqa: E402
-from sklearn.model_selection import StratifiedShuffleSplit  # noqa: E402
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedShuffleSplit  # noqa: E402
 from sklearn.utils import ClassifierTags  # noqa: E402
 
 __all__ = ["CNNClassifier", "RNNClassifier", "configure_threads"]
@@ -156,13 +156,22 @@ class _NeuralClassifier(KerasClassifier):
         return super()._validate_data(X, y, reset=reset, y_numeric=y_numeric)
 
     # -- training ----------------------------------------------------------------------------
-    def fit(self, X, y, sample_weight=None, **kwargs):
+    def fit(self, X, y, sample_weight=None, groups=None, **kwargs):
         """Train the network on ``X`` (n, features, frames) and labels ``y``.
+
+        Parameters
+        ----------
+        groups : array-like, optional
+            Patient, sitting or database of each recording: the early-stopping
+            validation set then holds whole groups (stratified), so it never
+            shares a group with the data the network trains on. In a
+            Pipeline pass it as ``<step>__groups``.
 
         Returns
         -------
         self
         """
+        self._split_groups = None if groups is None else np.asarray(groups)
         configure_threads(self.n_threads)
         if self.random_state is not None:
             import tensorflow as tf
@@ -186,11 +195,22 @@ class _NeuralClassifier(KerasClassifier):
         n_val = int(round(self.validation_fraction * len(labels)))
         can_split = (self.early_stopping and n_val >= len(counts)
                      and len(labels) - n_val >= len(counts) and counts.min() >= 2)
-        if can_split:
+        groups = getattr(self, "_split_groups", None)
+        if groups is not None and len(groups) != len(labels):
+            raise ValueError(f"groups has {len(groups)} entries for {len(labels)} samples")
+        n_splits = max(2, int(round(1 / self.validation_fraction)))
+        if groups is not None and len(set(groups)) < n_splits:
+            can_split = False
+        if can_split and groups is not None:
+            split = StratifiedGroupKFold(n_splits=n_splits, shuffle=True,
+                                         random_state=self._seed_or_none())
+            tr, va = next(split.split(np.zeros(len(labels)), labels, groups))
+        elif can_split:
             split = StratifiedShuffleSplit(
                 n_splits=1, test_size=n_val, random_state=self._seed_or_none()
             )
             tr, va = next(split.split(np.zeros(len(labels)), labels))
+        if can_split:
             val = (X[va], y[va]) if sample_weight is None else (X[va], y[va], sample_weight[va])
             fit_args["validation_data"] = val
             X, y = X[tr], y[tr]

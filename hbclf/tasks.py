@@ -201,6 +201,17 @@ def class_scores(est, X):
     return np.c_[-dec, dec] if dec.ndim == 1 else dec
 
 
+def _groups_param(est, groups):
+    """``{"<step>__groups": groups}`` when the final estimator splits its training data
+    itself (a network's early-stopping validation set), so that split keeps groups whole."""
+    import inspect
+
+    name, last = (est.steps[-1] if hasattr(est, "steps") else (None, est))
+    if "groups" not in inspect.signature(last.fit).parameters:
+        return {}
+    return {f"{name}__groups" if name else "groups": groups}
+
+
 def evaluate_fold(task, est, X, y, groups, train, test, *, grid=None, seed=0):
     """Fit ``est`` on ``train``, predict ``test``: one fold of a protocol.
 
@@ -216,7 +227,9 @@ def evaluate_fold(task, est, X, y, groups, train, test, *, grid=None, seed=0):
         Row indices.
     grid : dict, optional
         Parameter grid for a nested search: ``GridSearchCV`` on an inner
-        grouped 3-fold split of the training rows (balanced accuracy).
+        grouped 3-fold split of the training rows (balanced accuracy). A
+        final estimator whose ``fit`` takes ``groups`` (the networks' early
+        stopping) gets the training rows' groups.
     seed : int, default=0
 
     Returns
@@ -230,14 +243,15 @@ def evaluate_fold(task, est, X, y, groups, train, test, *, grid=None, seed=0):
 
     y, groups = np.asarray(y), np.asarray(groups)
     chosen = {}
+    fit_params = _groups_param(est, groups[train])
     if grid:
         inner = StratifiedGroupKFold(n_splits=3, shuffle=True, random_state=seed)
         est = GridSearchCV(est, grid, cv=list(inner.split(train, y[train], groups[train])),
                            scoring="balanced_accuracy", refit=True)
-        est.fit(X[train], y[train])
+        est.fit(X[train], y[train], **fit_params)
         chosen = {key: repr(v) for key, v in est.best_params_.items()}
     else:
-        est.fit(X[train], y[train])
+        est.fit(X[train], y[train], **fit_params)
     pred = est.predict(X[test])
     classes = [str(c) for c in est.classes_]
     scores_ = class_scores(est, X[test])

@@ -165,3 +165,40 @@ def test_issue_done_when_on_set_b():
                         scoring="balanced_accuracy")
     grid.fit(data.filenames[::4], data.target[::4])
     assert grid.best_params_["cnnclassifier__dropout"] in (0.1, 0.3)
+
+
+def test_early_stopping_validation_keeps_groups_whole(monkeypatch):
+    """The validation set of early stopping never shares a patient with training data."""
+    from sklearn.pipeline import Pipeline
+
+    from hbclf.tasks import evaluate_fold
+
+    X, y = toy(n=60)
+    groups = np.repeat(np.arange(15), 4)  # 15 patients, 4 recordings each
+    seen = {}
+    real_fit = CNNClassifier._fit_keras_model
+
+    def spy(self, X_, y_, sample_weight, *args, **kw):
+        seen["groups"] = self._split_groups
+        real_fit(self, X_, y_, sample_weight, *args, **kw)
+
+    monkeypatch.setattr(CNNClassifier, "_fit_keras_model", spy)
+    split_seen = {}
+    real_split = StratifiedGroupKFold.split
+
+    def split_spy(self, X_, y_=None, groups_=None):
+        for tr, va in real_split(self, X_, y_, groups_):
+            split_seen.setdefault("parts", (groups_[tr], groups_[va]))
+            yield tr, va
+
+    monkeypatch.setattr(StratifiedGroupKFold, "split", split_spy)
+    cnn = CNNClassifier(epochs=2, random_state=0)
+    cnn.fit(X, y, groups=groups)
+    tr_groups, va_groups = split_seen["parts"]
+    assert len(va_groups) and not set(tr_groups) & set(va_groups)
+    # evaluate_fold hands the training rows' groups to a network at the end of a pipeline
+    pipe = Pipeline([("clf", CNNClassifier(epochs=1, random_state=0))])
+    train, test = np.arange(40), np.arange(40, 60)
+    evaluate_fold("binary", pipe, X, np.where(y == y[0], "normal", "abnormal"), groups,
+                  train, test)
+    np.testing.assert_array_equal(seen["groups"], groups[train])
