@@ -2,8 +2,9 @@
 
     hbclf predict recording.wav [more.wav | folder/ ...] [--model DIR] [--format table|json|csv]
     hbclf segment recording.wav [...] [--plot out.png] [--format table|json|csv]
-    hbclf train --task all|a|b|binary --model NAME --out DIR
+    hbclf train --task all|a|b|binary|physionet --model NAME --out DIR
     hbclf info [--model DIR]
+    hbclf --version
 
 Each file that cannot be used gives one line on stderr naming it and the
 cause; the other files are still processed and the exit status is 1 (2 for
@@ -19,8 +20,6 @@ import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
@@ -32,10 +31,14 @@ def _walk(paths):
         if p.is_dir():
             found = sorted(f for f in p.rglob("*") if f.suffix.lower() in AUDIO_EXTENSIONS)
             if not found:
-                yield p  # reported as an error by the reader
+                yield _EmptyFolder(p)  # reported as an error by the reader
             yield from found
         else:
             yield p
+
+
+class _EmptyFolder(type(Path())):
+    """A folder named on the command line that holds no audio file."""
 
 
 def _err(msg):
@@ -47,7 +50,13 @@ def _recordings(files, failures):
     appended to ``failures``."""
     from .io import AudioError, load_audio
 
+    from .io import AUDIO_EXTENSIONS
+
     for f in files:
+        if isinstance(f, _EmptyFolder):
+            _err(f"{f}: folder holds no audio file ({', '.join(AUDIO_EXTENSIONS)})")
+            failures.append(f)
+            continue
         try:
             y, sr = load_audio(f)
         except AudioError as exc:
@@ -89,7 +98,7 @@ def _cell(v):
 def cmd_predict(args):
     from .heartbeat import detect
     from .io import AudioError
-    from .models import load_model
+    from .model_files import load_model
 
     pipe, card = load_model(args.model)
     classes = [str(c) for c in card["classes"]]
@@ -130,22 +139,27 @@ def cmd_segment(args):
     if args.plot and len(files) != 1:
         _err("--plot takes exactly one recording")
         return EXIT_USAGE
-    rows, failed = [], []
+    if args.plot and not Path(args.plot).resolve().parent.is_dir():
+        _err(f"--plot {args.plot}: folder {Path(args.plot).resolve().parent} does not exist")
+        return EXIT_USAGE
+    rows, failed, plots = [], [], []
     for f, y, sr in _recordings(files, failed):
         beats = detect(y, sr)
         rows.append({"file": str(f), **beats.as_dict()})
         if args.plot:
-            from .display import plot_heartbeats
-
-            plot_heartbeats(y, sr, beats, title=Path(f).name, path=args.plot)
+            plots.append((y, sr, beats, Path(f).name))
     if rows:
         cols = ["file", "heart_rate", "quality", "detected", "reason", "s1", "s2"]
         _emit(rows, args.format, cols)
+    for y, sr, beats, name in plots:  # after the table: a failed plot never drops it
+        from .display import plot_heartbeats
+
+        plot_heartbeats(y, sr, beats, title=name, path=args.plot)
     return EXIT_FAILED if failed else EXIT_OK
 
 
 def cmd_train(args):
-    from .models import train
+    from .model_files import train
 
     card = train(args.task, args.model, args.out, cv=args.cv, seed=args.seed,
                  data_home=args.data_home, physionet_home=args.physionet_home,
@@ -155,7 +169,7 @@ def cmd_train(args):
 
 
 def cmd_info(args):
-    from .models import default_model_path, read_card
+    from .model_files import default_model_path, read_card
 
     path = args.model or default_model_path()
     card = read_card(path)
@@ -179,9 +193,14 @@ def cmd_info(args):
     return EXIT_OK
 
 
-def build_parser():
+def build_parser(*, model_names=None):
+    """The argument parser; ``model_names`` are listed in ``train --help`` when given
+    (importing the registry costs a second, so only ``train`` asks for them)."""
+    from . import __version__
+
     p = argparse.ArgumentParser(prog="hbclf", description="Heart-sound classification and "
                                 "heartbeat detection (PASCAL CHSC2011 classes).")
+    p.add_argument("--version", action="version", version=f"hbclf {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     fmt = dict(choices=("table", "json", "csv"), default="table", help="output format")
 
@@ -197,11 +216,14 @@ def build_parser():
     s.add_argument("--format", **fmt)
     s.set_defaults(func=cmd_segment)
 
+    s = sub.add_parser("train", help="fit a model on every labelled recording of a task")
     from .tasks import names as task_names
 
-    s = sub.add_parser("train", help="fit a model on every labelled recording of a task")
-    s.add_argument("--task", choices=task_names(), default="all")
-    s.add_argument("--model", default="logreg_rhythm", help="a registry model name")
+    s.add_argument("--task", choices=task_names(), default="all",
+                   help="see hbclf.tasks (default: all, PASCAL's five classes)")
+    s.add_argument("--model", default="logreg_rhythm", metavar="NAME",
+                   choices=model_names, help="a registry model: " + (
+                       ", ".join(model_names) if model_names else "see hbclf.pipelines.names()"))
     s.add_argument("--out", required=True, help="model folder to write")
     s.add_argument("--cv", type=int, default=5, help="grouped folds for the card's scores")
     s.add_argument("--seed", type=int, default=0)
@@ -217,13 +239,16 @@ def build_parser():
 
 
 def main(argv=None):
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if getattr(args, "command", None) == "train":
-        from . import pipelines
+    """Run the command; returns the exit status."""
+    # the command line is the place for process-wide defaults, never the library
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    names = None
+    if argv[:1] == ["train"]:
+        from .pipelines import names as registry
 
-        if args.model not in pipelines.names():
-            parser.error(f"unknown model {args.model!r}; choose from {', '.join(pipelines.names())}")
+        names = registry()
+    args = build_parser(model_names=names).parse_args(argv)
     try:
         return args.func(args)
     except (OSError, ValueError) as exc:  # ModelFileError, AudioError, LayoutError, ...

@@ -14,7 +14,7 @@ import numpy as np
 __all__ = ["plot_heartbeats"]
 
 
-def plot_heartbeats(y, sr, beats, *, annotations=None, title=None, path=None):
+def plot_heartbeats(y, sr, beats, *, annotations=None, title=None, path=None, axes=None):
     """Waveform and envelope with detected (and annotated) S1/S2 marks.
 
     Parameters
@@ -29,20 +29,27 @@ def plot_heartbeats(y, sr, beats, *, annotations=None, title=None, path=None):
         ``{"s1": times, "s2": times}`` in seconds, drawn as dashed lines.
     title : str, optional
     path : str or path-like, optional
-        Save the figure there as PNG (the figure is closed and returned).
+        Save the figure there as PNG.
+    axes : pair of matplotlib Axes, optional
+        Draw the waveform and the envelope there (e.g. in a figure of your
+        own); by default a new figure is made.
 
     Returns
     -------
     matplotlib.figure.Figure
+        A figure not registered with pyplot (no backend is chosen or changed):
+        notebooks show it, ``fig.savefig`` writes it.
     """
-    import matplotlib
+    if axes is None:
+        from matplotlib.figure import Figure
 
-    if path is not None:
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+        fig = Figure(figsize=(10, 4.5))
+        ax1, ax2 = fig.subplots(2, 1, sharex=True)
+    else:
+        ax1, ax2 = axes
+        fig = ax1.figure
 
     t = np.arange(len(y)) / sr
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(10, 4.5), sharex=True)
     ax1.plot(t, y, lw=0.5, color="0.3")
     ax1.set_ylabel("signal")
     env = beats.envelope
@@ -63,8 +70,8 @@ def plot_heartbeats(y, sr, beats, *, annotations=None, title=None, path=None):
     if beats.reason:
         head += f" ({beats.reason})"
     ax1.set_title(head + "   S1 red, S2 green" + (", annotations dashed" if annotations else ""))
-    fig.tight_layout()
+    if axes is None:
+        fig.tight_layout()
     if path is not None:
         fig.savefig(path, dpi=100)
-        plt.close(fig)
     return fig

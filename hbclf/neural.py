@@ -31,17 +31,24 @@ the cores. TensorFlow is imported with this module, not with :mod:`hbclf`.
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
+from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedShuffleSplit
+from sklearn.utils import ClassifierTags
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-from scikeras.wrappers import KerasClassifier  # noqa: E402
-from sklearn.base import BaseEstimator, TransformerMixin  # noqa: E402
-from sklearn.model_selection import StratifiedGroupKFold, StratifiedShuffleSplit  # noqa: E402
-from sklearn.utils import ClassifierTags  # noqa: E402
+try:
+    import keras
+    from scikeras.wrappers import KerasClassifier
+except ImportError as exc:  # the optional extra is not installed
+    raise ImportError(
+        f"hbclf.neural needs TensorFlow, Keras and scikeras ({exc.name} is missing): "
+        "pip install 'hbclf[neural]'"
+    ) from None
 
 __all__ = ["CNNClassifier", "RNNClassifier", "configure_threads"]
 
@@ -172,6 +179,14 @@ class _NeuralClassifier(KerasClassifier):
         self
         """
         self._split_groups = None if groups is None else np.asarray(groups)
+        y_arr = np.asarray(y)
+        if y_arr.ndim == 2 and y_arr.shape[1] == 1:  # scikit-learn's convention
+            from sklearn.exceptions import DataConversionWarning
+
+            warnings.warn("A column-vector y was passed when a 1d array was expected. Please "
+                          "change the shape of y to (n_samples, ), for example using ravel().",
+                          DataConversionWarning, stacklevel=2)
+            y = y_arr.ravel()
         configure_threads(self.n_threads)
         if self.random_state is not None:
             import tensorflow as tf
@@ -222,6 +237,57 @@ class _NeuralClassifier(KerasClassifier):
                                **fit_args)
         self.history_ = dict(hist.history)
         self.n_epochs_ = len(hist.history.get("loss", []))
+
+    # -- saving ------------------------------------------------------------------------------
+    def save_network(self, network_file, meta_file):
+        """Write the fitted network: Keras' native format and a JSON of the rest.
+
+        ``network_file`` (``.keras``) holds the architecture and weights;
+        ``meta_file`` (JSON) the estimator's parameters, classes, input shape and
+        the standardisation learned in ``fit``. Nothing is pickled.
+        """
+        self.model_.save(network_file)
+        meta = {
+            "class": type(self).__name__,
+            "params": {k: (list(v) if isinstance(v, tuple) else v)
+                       for k, v in self.get_params().items()},
+            "classes": [str(c) for c in self.classes_],
+            "input_shape": list(self.X_shape_[1:]),
+            "mean": np.asarray(self.feature_encoder_.mean_).ravel().tolist(),
+            "scale": np.asarray(self.feature_encoder_.scale_).ravel().tolist(),
+        }
+        Path(meta_file).write_text(json.dumps(meta))
+
+    @classmethod
+    def load_network(cls, network_file, meta_file):
+        """A fitted estimator from :meth:`save_network`'s files.
+
+        The Keras file is loaded with ``safe_mode=True`` (no arbitrary code)
+        and must have the architecture its parameters build.
+
+        Raises
+        ------
+        ValueError
+            Not a safe Keras file, or weights of another architecture.
+        """
+        meta = json.loads(Path(meta_file).read_text())
+        if meta.get("class") != cls.__name__:
+            raise ValueError(f"{meta_file} describes a {meta.get('class')}, not a {cls.__name__}")
+        params = {k: (tuple(v) if isinstance(v, list) else v) for k, v in meta["params"].items()}
+        net = cls(**params)
+        classes = np.array(meta["classes"], dtype=object)
+        # build the wrapper (encoders, an untrained network of the right shape) on dummy data
+        net.initialize(np.zeros((len(classes), *meta["input_shape"]), np.float32), classes)
+        try:
+            saved = keras.models.load_model(network_file, safe_mode=True, compile=False)
+        except Exception as exc:  # noqa: BLE001 - Keras raises many kinds
+            raise ValueError(f"not a safe Keras model ({exc})") from None
+        if [w.shape for w in saved.get_weights()] != [w.shape for w in net.model_.get_weights()]:
+            raise ValueError("architecture differs from its parameters")
+        net.model_.set_weights(saved.get_weights())
+        net.feature_encoder_.mean_ = np.array(meta["mean"], np.float32).reshape(-1, 1)
+        net.feature_encoder_.scale_ = np.array(meta["scale"], np.float32).reshape(-1, 1)
+        return net
 
     def _seed_or_none(self):
         rs = self.random_state

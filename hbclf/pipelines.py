@@ -10,7 +10,7 @@
 ``origin`` sees nothing but where a recording came from (PASCAL set or
 PhysioNet database, :class:`~hbclf.features.Origin`): the score that the
 origin alone explains. The ``*_rhythm`` models add the heart rate and rhythm of
-:class:`~hbclf.heartbeat.RhythmFeatures` to the same table. Baselines read 40 MFCCs summarised over time by their mean, standard
+:class:`~hbclf.features.RhythmFeatures` to the same table. Baselines read 40 MFCCs summarised over time by their mean, standard
 deviation and the standard deviation of their frame-to-frame change
 (:class:`~hbclf.features.TimeSummary`), 120 features: the design the
 project's reference numbers were measured with; the networks read the seed's
@@ -24,19 +24,8 @@ from __future__ import annotations
 
 from sklearn.pipeline import FeatureUnion, Pipeline
 
-from .features import (
-    MFCC,
-    AudioReader,
-    FixedLength,
-    LogMel,
-    Origin,
-    SpectralFeatures,
-    TimeSummary,
-)
-from .heartbeat import RhythmFeatures
-
-_STATELESS = (AudioReader, MFCC, LogMel, SpectralFeatures, TimeSummary, FixedLength,
-              RhythmFeatures, Origin)
+from .base import LearnsNothingMixin
+from .features import MFCC, FixedLength, Origin, RhythmFeatures, TimeSummary
 
 _ORIGIN = ("origin",)
 _BASELINES = ("dummy", "logreg", "svm", "rf", "knn", "gb")
@@ -166,16 +155,18 @@ def split_stateless(pipe):
         The remaining steps, fitted per fold.
     """
     k = 0
-    while k < len(pipe.steps) and _learns_nothing(pipe.steps[k][1]):
+    while k < len(pipe.steps) and learns_nothing(pipe.steps[k][1]):
         k += 1
     return (pipe[:k] if k else None), pipe[k:]
 
 
-def _learns_nothing(step):
-    if isinstance(step, _STATELESS):
+def learns_nothing(step):
+    """Whether a step (or every step of a Pipeline / FeatureUnion) carries
+    :class:`~hbclf.base.LearnsNothingMixin`, so its output depends on one recording."""
+    if isinstance(step, LearnsNothingMixin):
         return True
     if isinstance(step, Pipeline):
-        return all(_learns_nothing(s) for _, s in step.steps)
+        return all(learns_nothing(s) for _, s in step.steps)
     if isinstance(step, FeatureUnion):
-        return all(_learns_nothing(s) for _, s in step.transformer_list)
+        return all(learns_nothing(s) for _, s in step.transformer_list)
     return False

@@ -4,7 +4,7 @@ A task says what is predicted from which recordings, how recordings are
 grouped so that nothing leaks across a split, where each recording came from
 (its *origin*: PASCAL set, PhysioNet database), under which protocols it is
 evaluated and how a prediction is scored. The harness
-(``python -m benchmarks.run``), :func:`hbclf.models.train`, ``hbclf info`` and
+(``python -m benchmarks.run``), :func:`hbclf.model_files.train`, ``hbclf info`` and
 ``hbclf train`` all read tasks from here.
 
 >>> from hbclf import tasks
@@ -30,7 +30,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.utils import Bunch
 
 __all__ = ["Task", "get", "names", "make_folds", "score", "evaluate_fold", "LODO"]
 
@@ -95,6 +94,8 @@ class Task:
             ``filenames``, ``y`` (string labels), ``groups``, ``origin``
             (PASCAL set or PhysioNet database of each recording), ``sr``.
         """
+        from sklearn.utils import Bunch
+
         from .datasets import load_pascal, load_physionet2016
 
         if self.dataset == "physionet":

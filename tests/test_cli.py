@@ -10,7 +10,7 @@ import soundfile as sf
 
 from hbclf.datasets import embedded_data_home, load_pascal
 from hbclf.heartbeat import synthetic_pcg
-from hbclf.models import (
+from hbclf.model_files import (
     ModelFileError,
     default_model_path,
     load_model,
@@ -104,13 +104,13 @@ def test_a_saved_model_predicts_the_same_in_a_new_process(tmp_path):
     """Train, save and predict in one process; load and predict in another: equal."""
     files = [str(f) for f in load_pascal("a").filenames[::25]]
     train_and_predict = (
-        "import json, sys; from hbclf.models import train, load_model; "
+        "import json, sys; from hbclf.model_files import train, load_model; "
         "from hbclf.datasets import load_pascal; "
         "train('a', 'svm', sys.argv[1], cv=3, log=lambda *_: None); "
         "p, _ = load_model(sys.argv[1]); "
         "print(json.dumps(p.predict_proba(sys.argv[2:]).tolist()))")
     load_and_predict = (
-        "import json, sys; from hbclf.models import load_model; "
+        "import json, sys; from hbclf.model_files import load_model; "
         "p, _ = load_model(sys.argv[1]); "
         "print(json.dumps(p.predict_proba(sys.argv[2:]).tolist()))")
     outputs = []

@@ -10,7 +10,6 @@ from sklearn.model_selection import StratifiedGroupKFold, cross_val_score
 from sklearn.pipeline import FeatureUnion, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from hbclf.datasets import load_pascal
 from hbclf.features import (
@@ -23,54 +22,6 @@ from hbclf.features import (
     TimeSummary,
 )
 from hbclf.io import AudioError
-
-# Checks that cannot apply to transformers whose input is recordings and whose output is
-# a sequence of variable-length matrices; every other scikit-learn check runs and passes.
-_RAGGED_OUTPUT = "output is a Sequences object array of (features, frames) matrices, not a table"
-_NO_N_FEATURES = "recordings have no fixed number of input features (their length varies)"
-_FIT_READS_NOTHING = "fit only validates parameters; recordings are read and checked in transform"
-AUDIO_INPUT_XFAIL = {
-    "check_estimators_dtypes": _RAGGED_OUTPUT,
-    "check_pipeline_consistency": _RAGGED_OUTPUT,
-    "check_estimators_pickle": _RAGGED_OUTPUT,
-    "check_fit_idempotent": _RAGGED_OUTPUT,
-    "check_methods_sample_order_invariance": _RAGGED_OUTPUT,
-    "check_methods_subset_invariance": _RAGGED_OUTPUT,
-    "check_transformer_general": _RAGGED_OUTPUT,
-    "check_transformer_preserve_dtypes": _RAGGED_OUTPUT,
-    "check_transformer_data_not_an_array": _RAGGED_OUTPUT,
-    "check_n_features_in": _NO_N_FEATURES,
-    "check_n_features_in_after_fitting": _NO_N_FEATURES,
-    "check_fit1d": _FIT_READS_NOTHING,
-    "check_fit2d_predict1d": _FIT_READS_NOTHING,
-    "check_estimators_empty_data_messages": _FIT_READS_NOTHING,
-    "check_estimators_nan_inf": _FIT_READS_NOTHING,
-    "check_complex_data": _FIT_READS_NOTHING,
-    "check_estimator_sparse_tag": _FIT_READS_NOTHING,
-}
-
-
-def expected_failed_checks(estimator):
-    if isinstance(estimator, (TimeSummary, FixedLength)):
-        return {}
-    return AUDIO_INPUT_XFAIL
-
-
-# sklearn's checks use waveforms of a few samples: accept any length there
-@parametrize_with_checks(
-    [
-        AudioReader(min_duration=0),
-        MFCC(min_duration=0),
-        LogMel(min_duration=0),
-        SpectralFeatures(min_duration=0),
-        TimeSummary(),
-        FixedLength(frames=5),
-    ],
-    expected_failed_checks=expected_failed_checks,
-)
-def test_sklearn_estimator_checks(estimator, check):
-    check(estimator)
-
 
 @pytest.fixture(scope="module")
 def set_a():

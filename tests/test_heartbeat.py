@@ -7,7 +7,8 @@ from benchmarks import run
 from hbclf.datasets import load_pascal_timing
 from hbclf.display import plot_heartbeats
 from hbclf.features import MFCC, TimeSummary
-from hbclf.heartbeat import RhythmFeatures, detect, score_detection, synthetic_pcg
+from hbclf.features import RhythmFeatures
+from hbclf.heartbeat import detect, score_detection, synthetic_pcg
 from hbclf.io import load_audio
 
 

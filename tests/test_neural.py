@@ -15,35 +15,12 @@ from sklearn.model_selection import (
 )
 from sklearn.pipeline import make_pipeline
 from sklearn.utils import get_tags
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from hbclf.datasets import load_pascal
 from hbclf.features import MFCC, FixedLength
 from hbclf.neural import CNNClassifier, RNNClassifier
 
 pytestmark = pytest.mark.slow
-
-# Checks that cannot apply to a scikeras-based network; every other check runs and passes.
-NEURAL_XFAIL = {
-    "check_estimator_tags_renamed": "scikeras 0.13 still defines the pre-1.6 _more_tags",
-    "check_mixin_order": "scikeras puts ClassifierMixin after BaseEstimator; __sklearn_tags__ "
-    "restores the tags instead",
-    "check_sample_weight_equivalence_on_dense_data": "mini-batch SGD: weight 2 and a duplicated "
-    "row take different optimisation paths",
-    "check_supervised_y_2d": "scikeras accepts 2-D y as multi-output instead of warning",
-}
-
-
-@parametrize_with_checks(
-    [
-        CNNClassifier(padding="same", epochs=2, random_state=0, early_stopping=False),
-        RNNClassifier(units=(8,), epochs=2, random_state=0, early_stopping=False),
-    ],
-    expected_failed_checks=lambda est: NEURAL_XFAIL,
-)
-def test_sklearn_estimator_checks(estimator, check):
-    check(estimator)
-
 
 def toy(n=48, features=40, frames=130, seed=0):
     """Two classes that differ in the mean of the first coefficients."""

@@ -26,9 +26,19 @@ _COLUMNS = ["filename", "set", "label", "sublabel", "group", "id", "duration", "
 
 
 def embedded_data_home():
-    """Folder of the embedded copy: ``$HBCLF_DATA`` or the repository's ``data/``."""
+    """Folder of the embedded copy.
+
+    ``$HBCLF_DATA`` when set; else the repository's ``data/`` (a clone or an
+    editable install); else the copy an installed wheel carries
+    (``hbclf/datasets/_embedded``).
+    """
     env = os.environ.get("HBCLF_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "data"
+    if env:
+        return Path(env)
+    clone = Path(__file__).resolve().parents[2] / "data"
+    if (clone / "pascal" / "manifest.csv").is_file():
+        return clone
+    return Path(__file__).resolve().parent / "_embedded"
 
 
 def _embedded_manifest():
@@ -36,8 +46,8 @@ def _embedded_manifest():
     manifest = home / "pascal" / "manifest.csv"
     if not manifest.is_file():
         raise FileNotFoundError(
-            f"{manifest}: the embedded PASCAL copy is missing; run from a clone of the "
-            "repository (pip install -e .), set HBCLF_DATA, or pass data_home= a full copy"
+            f"{manifest}: the embedded PASCAL copy is missing; pass data_home= a full PASCAL "
+            "copy, or set HBCLF_DATA to a folder holding the repository's data/ contents"
         )
     frame = pd.read_csv(manifest, dtype={"id": str, "group": str}, keep_default_na=False)
     frame["filename"] = [str(home / f) for f in frame.pop("file")]

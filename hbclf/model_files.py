@@ -1,0 +1,325 @@
+"""Trained models as safe files: save, load, train, and the shipped default model.
+
+A model is a folder:
+
+* ``card.json``: what the model is (task, classes, training data, the
+  pipeline's parameters, library versions, grouped-CV scores) and the
+  SHA-256 of every other file;
+* ``pipeline.skops``: the scikit-learn part, in skops' format, which
+  rebuilds objects from a declared list of types and never unpickles;
+* for a network, the files its estimator writes and reads itself
+  (:meth:`hbclf.neural.CNNClassifier.save_network`): ``network.keras``
+  (Keras' native format, loaded with ``safe_mode=True``) and
+  ``network.json`` (parameters, classes, standardisation).
+
+Loading refuses a folder whose files do not match the card's checksums, a
+skops file naming any type outside :func:`trusted_types` (the payload of a
+malicious file is never executed), and anything that is not such a folder.
+
+>>> from hbclf.model_files import read_card, default_model_path
+>>> read_card(default_model_path())["classes"]
+['artifact', 'extrahls', 'extrastole', 'murmur', 'normal']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import time
+from pathlib import Path
+
+__all__ = [
+    "ModelFileError",
+    "trusted_types",
+    "default_model_path",
+    "load_model",
+    "read_card",
+    "save_model",
+    "train",
+]
+
+CARD, PIPELINE, NETWORK, NETWORK_META = "card.json", "pipeline.skops", "network.keras", \
+    "network.json"
+FORMAT = "hbclf-model/1"
+
+#: scikit-learn internals a fitted model holds that skops does not trust by default.
+_SKLEARN_TYPES = (
+    "numpy.dtype",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+)
+
+
+def trusted_types():
+    """Types a model file may name beyond those skops trusts by default:
+    every hbclf transformer (:func:`hbclf.discovery.all_estimators`) and a few
+    scikit-learn internals."""
+    from .discovery import all_estimators
+
+    ours = [f"{cls.__module__}.{cls.__qualname__}"
+            for _, cls in all_estimators("transformer", include_neural=False)]
+    return tuple(sorted(ours)) + _SKLEARN_TYPES
+
+
+class ModelFileError(ValueError):
+    """A model folder that is missing, foreign, tampered with or unsafe."""
+
+
+def default_model_path():
+    """Folder of the model shipped with hbclf."""
+    return Path(__file__).resolve().parent / "pretrained" / "default"
+
+
+def _sha256(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def read_card(path):
+    """The model card of a model folder (no model is loaded).
+
+    Raises
+    ------
+    ModelFileError
+        Not a model folder, or a card that is not hbclf's.
+    """
+    path = Path(path)
+    card_file = path / CARD if path.is_dir() else path
+    if not card_file.is_file():
+        raise ModelFileError(f"{path}: not an hbclf model folder (no {CARD})")
+    try:
+        card = json.loads(card_file.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFileError(f"{card_file}: not a model card ({exc})") from None
+    if not isinstance(card, dict) or card.get("format") != FORMAT:
+        raise ModelFileError(f"{card_file}: not an hbclf model card (format {FORMAT!r} expected)")
+    return card
+
+
+def _versions():
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version()}
+    for pkg in ("hbclf", "scikit-learn", "numpy", "librosa", "skops", "keras", "tensorflow-cpu",
+                "tensorflow", "scikeras"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            pass
+    return out
+
+
+def save_model(pipe, path, *, card=None):
+    """Write a fitted Pipeline as a safe model folder.
+
+    Parameters
+    ----------
+    pipe : sklearn.pipeline.Pipeline
+        Fitted; its last step may be an :mod:`hbclf.neural` network.
+    path : str or path-like
+        Folder to create (replaced if it holds a model).
+    card : dict, optional
+        Extra card entries (task, scores, training data, ...).
+
+    Returns
+    -------
+    dict
+        The card written.
+    """
+    import skops.io as sio
+
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in (PIPELINE, NETWORK, NETWORK_META):
+        (path / stale).unlink(missing_ok=True)
+    last = pipe.steps[-1][1]
+    files = {}
+    if hasattr(last, "save_network"):  # a network saves itself (Keras format, no pickle)
+        sio.dump(pipe[:-1], path / PIPELINE)
+        last.save_network(path / NETWORK, path / NETWORK_META)
+        files = {NETWORK: None, NETWORK_META: None}
+        classes = [str(c) for c in last.classes_]
+    else:
+        sio.dump(pipe, path / PIPELINE)
+        classes = [str(c) for c in pipe.classes_]
+    files[PIPELINE] = None
+    full = {
+        "format": FORMAT,
+        "created": time.strftime("%Y-%m-%d"),
+        "classes": classes,
+        "steps": [f"{name}: {' '.join(repr(step).split())}" for name, step in pipe.steps],
+        "versions": _versions(),
+        **(card or {}),
+        "files": {name: _sha256(path / name) for name in sorted(files)},
+    }
+    (path / CARD).write_text(json.dumps(full, indent=2) + "\n")
+    return full
+
+
+def _check_files(path, card):
+    listed = card.get("files")
+    if not isinstance(listed, dict) or PIPELINE not in listed:
+        raise ModelFileError(f"{path}: the card lists no model files")
+    for name, digest in listed.items():
+        f = path / name
+        if name not in (PIPELINE, NETWORK, NETWORK_META) or not f.is_file():
+            raise ModelFileError(f"{path}: model file {name} is missing or unexpected")
+        if _sha256(f) != digest:
+            raise ModelFileError(f"{f}: does not match the checksum in its card (tampered?)")
+
+
+def _load_skops(f):
+    import skops.io as sio
+
+    try:
+        untrusted = sio.get_untrusted_types(file=f)
+    except Exception as exc:  # a foreign or corrupt file: skops' own message
+        raise ModelFileError(f"{f}: not a skops model file ({type(exc).__name__})") from None
+    unknown = sorted(set(untrusted) - set(trusted_types()))
+    if unknown:
+        raise ModelFileError(f"{f}: refuses to load untrusted types {unknown}")
+    return sio.load(f, trusted=list(untrusted))
+
+
+def load_model(path=None):
+    """Load a model folder written by :func:`save_model`.
+
+    Parameters
+    ----------
+    path : str or path-like, optional
+        The folder; default the shipped model.
+
+    Returns
+    -------
+    pipe : sklearn.pipeline.Pipeline
+        Ready to ``predict`` / ``predict_proba`` on file paths.
+    card : dict
+
+    Raises
+    ------
+    ModelFileError
+        Missing, foreign, tampered or unsafe files.
+    """
+    path = Path(default_model_path() if path is None else path)
+    card = read_card(path)
+    _check_files(path, card)
+    head = _load_skops(path / PIPELINE)
+    if NETWORK not in card["files"]:
+        if not hasattr(head, "predict_proba"):
+            raise ModelFileError(f"{path}: the model gives no class probabilities")
+        return head, card
+    return _with_network(head, path, card), card
+
+
+def _with_network(head, path, card):
+    from sklearn.pipeline import Pipeline
+
+    from .discovery import all_estimators
+
+    meta = json.loads((path / NETWORK_META).read_text())
+    Net = dict(all_estimators("classifier")).get(meta.get("class"))
+    if Net is None or not hasattr(Net, "load_network"):
+        raise ModelFileError(f"{path}: unknown network class {meta.get('class')!r} (is the "
+                             "'neural' extra installed?)")
+    try:
+        net = Net.load_network(path / NETWORK, path / NETWORK_META)
+    except ValueError as exc:
+        raise ModelFileError(f"{path / NETWORK}: {exc}") from None
+    return Pipeline(list(head.steps) + [("clf", net)])
+
+
+def train(task="all", model="logreg_rhythm", out=None, *, cv=5, seed=0, data_home=None,
+          physionet_home=None, log=print):
+    """Fit a registry model on every labelled recording of a task and save it.
+
+    The card records the model's scores under the task's first protocol
+    (grouped ``cv``-fold, out of fold, mean over folds), computed by
+    :func:`hbclf.tasks.evaluate_fold` exactly as the benchmark harness does,
+    before the final fit on everything.
+
+    Parameters
+    ----------
+    task : str, default="all"
+        A name of :func:`hbclf.tasks.names`: ``"all"`` is PASCAL sets A and
+        B, five classes; ``"binary"`` normal vs abnormal, no artifact.
+    model : str, default="logreg_rhythm"
+        A name of :func:`hbclf.pipelines.names`.
+    out : path-like
+        Folder to write.
+    cv : int, default=5
+        Grouped folds for the card's scores (PASCAL tasks).
+    seed : int, default=0
+    data_home, physionet_home : path-like, optional
+        See :meth:`hbclf.tasks.Task.load`.
+
+    Returns
+    -------
+    dict
+        The card.
+    """
+    import numpy as np
+    from sklearn.base import clone
+    from sklearn.model_selection import StratifiedGroupKFold
+    from sklearn.pipeline import Pipeline
+
+    from . import pipelines, tasks
+    from .datasets import CITATION, PHYSIONET_CITATION
+
+    t = tasks.get(task)
+    data = t.load(data_home=data_home, physionet_home=physionet_home)
+    X, y, groups = data.filenames, data.y, data.groups
+    pipe = pipelines.make(model, random_state=seed)
+    featurizer, head = pipelines.split_stateless(pipe)
+    t0 = time.perf_counter()
+    # feature extraction learns nothing: computed once, shared by the CV folds and the fit
+    F = featurizer.fit_transform(X) if featurizer is not None else X
+    protocol = t.protocols(cv=cv if t.kfold is None else None)[0]
+    fold, _ = tasks.make_folds(protocol, y, groups, data.origin, seed=seed)
+    per_fold = []
+    for k in np.unique(fold):
+        _, rec = tasks.evaluate_fold(task, clone(head), F, y, groups, np.flatnonzero(fold != k),
+                                     np.flatnonzero(fold == k), seed=seed)
+        per_fold.append(rec["scores"])
+    names = sorted(set().union(*per_fold))
+    scores = {k: round(float(np.nanmean([s.get(k, np.nan) for s in per_fold])), 4)
+              for k in names}
+    log(f"{protocol}: balanced accuracy {scores['balanced_accuracy']:.3f} (mean over folds)")
+    if not hasattr(head, "predict_proba"):  # SVC: Platt scaling on grouped internal folds
+        from sklearn.calibration import CalibratedClassifierCV
+
+        splits = list(StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=seed)
+                      .split(np.zeros(len(y)), y, groups))
+        head.steps[-1] = (head.steps[-1][0], CalibratedClassifierCV(head.steps[-1][1],
+                                                                    cv=splits))
+    head.fit(F, y)
+    pipe = Pipeline((featurizer.steps if featurizer is not None else []) + head.steps)
+    counts = {str(k): int(v) for k, v in zip(*np.unique(y, return_counts=True))}
+    preprocessing = {"audio": f"hbclf.io.load_audio(path, sr={data.sr}, mono=True)"}
+    if featurizer is not None:
+        preprocessing.update({
+            k: (list(v) if isinstance(v, tuple) else v)
+            for k, v in sorted(featurizer.get_params(deep=True).items())
+            if isinstance(v, (int, float, str, tuple, type(None))) and "__" in k
+        })
+    physionet = t.dataset == "physionet"
+    card = {
+        "model": model,
+        "task": task,
+        "training_data": {
+            "dataset": t.title,
+            "recordings": int(len(y)), "groups": int(len(set(groups))),
+            "origins": sorted(set(data.origin)),
+            "per_class": counts, "rate_hz": data.sr,
+            "citation": PHYSIONET_CITATION if physionet else CITATION,
+        },
+        "preprocessing": preprocessing,
+        "cv": {"protocol": protocol,
+               "scheme": f"StratifiedGroupKFold(n_splits={len(per_fold)}, shuffle=True, "
+                         f"random_state={seed}) on the task's groups; scores are means over "
+                         "folds of out-of-fold predictions",
+               "scores": scores},
+        "training_seconds": round(time.perf_counter() - t0, 1),
+        "command": f"hbclf train --task {task} --model {model} --out <dir>",
+    }
+    return save_model(pipe, out, card=card)
