@@ -106,8 +106,9 @@ def check_recordings(X):
 
     Paths are checked when they are read (in ``transform``); in-memory
     waveforms are checked here: real, finite, not empty. Raises
-    ``ValueError`` (``TypeError`` for sparse input) with scikit-learn's
-    wording, so ``fit`` fails on data that ``transform`` would refuse.
+    ``ValueError`` (:class:`~hbclf.io.AudioError` for NaN, ``TypeError`` for
+    sparse input) with scikit-learn's wording, so ``fit`` fails on data that
+    ``transform`` would refuse.
     """
     items = as_items(X)
     if not items:
@@ -126,5 +127,5 @@ def check_recordings(X):
         if a.dtype.kind == "c":
             raise ValueError(f"Complex data not supported (recording {i})")
         if a.dtype.kind in "fiub" and a.size and not np.all(np.isfinite(a)):
-            raise ValueError(f"Input contains NaN or infinity (recording {i})")
+            raise AudioError(f"recording {i}", "contains NaN or infinite samples")
     return items

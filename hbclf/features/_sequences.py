@@ -14,6 +14,7 @@ class Sequences(np.ndarray):
     :class:`TimeSummary`, so a table's columns are named after what they
     summarise. Indexing, pickling and joblib caching keep the names.
 
+    >>> import numpy as np
     >>> s = Sequences([np.zeros((2, 5)), np.ones((2, 3))], feature_names=["a", "b"])
     >>> s[1:].feature_names, s[1].shape
     (['a', 'b'], (2, 3))
