@@ -160,7 +160,7 @@ def test_a_bad_recording_stops_the_run_and_writes_nothing(tmp_path, monkeypatch,
     assert not (out / "runs").exists() and not (out / "a" / Q / "summary.csv").exists()
 
 
-def fake_physionet(root, sizes=(("a", 12, 6), ("b", 10, 4), ("c", 8, 3))):
+def fake_physionet(root, sizes=(("a", 45, 20), ("b", 25, 8), ("c", 8, 3))):
     """Official-layout PhysioNet folders of synthetic recordings (.wav, 2 kHz)."""
     from hbclf.heartbeat import synthetic_pcg
 
@@ -186,6 +186,9 @@ def test_physionet_task_reports_both_protocols_and_every_database(tmp_path):
                      "--physionet-home", str(home), "--out", str(out), "--quiet"]) == 0
     for protocol in (Q, "lodo"):
         assert (out / "physionet" / protocol / "summary.md").is_file()
+    grouped = pd.read_csv(out / "physionet" / Q / "folds.csv")
+    assert grouped["file"].is_unique  # a record sits in exactly one fold
+    assert (grouped.groupby("group")["fold"].nunique() == 1).all()  # and its block with it
     lodo = pd.read_csv(out / "physionet" / "lodo" / "folds.csv")
     assert sorted(lodo["fold"].unique()) == ["training-a", "training-b", "training-c"]
     assert (lodo.groupby("origin")["fold"].nunique() == 1).all()

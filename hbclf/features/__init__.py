@@ -30,28 +30,20 @@ cardiac cycles, the seed project's 40 x 130 MFCC image; 40 mel bands from
 25 Hz leave no mel filter empty at that resolution.
 """
 
-from ._audio import AudioReader, Origin
-from ._rhythm import RHYTHM_FEATURES, RhythmFeatures
-from ._sequences import Sequences
-from ._spectral import LogMel, MFCC, SPECTRAL_FEATURES, SpectralFeatures
-from ._summary import FixedLength, TimeSummary
+import importlib as _importlib
+import pkgutil as _pkgutil
 
-__all__ = [
-    "AudioReader",
-    "FixedLength",
-    "LogMel",
-    "MFCC",
-    "Origin",
-    "RHYTHM_FEATURES",
-    "RhythmFeatures",
-    "SPECTRAL_FEATURES",
-    "Sequences",
-    "SpectralFeatures",
-    "TimeSummary",
-]
-
-# model files and pickles name a class by its public path, not the private module
-for _cls in (AudioReader, Origin, RhythmFeatures, Sequences, LogMel, MFCC, SpectralFeatures,
-             FixedLength, TimeSummary):
-    _cls.__module__ = __name__
-del _cls
+# Every module of this package contributes its ``__all__``: a new transformer is
+# one new (or edited) module, found here, in hbclf.discovery and in the tests.
+__all__ = []
+for _info in _pkgutil.iter_modules(__path__):
+    _module = _importlib.import_module(f"{__name__}.{_info.name}")
+    for _name in _module.__all__:
+        _obj = getattr(_module, _name)
+        globals()[_name] = _obj
+        if isinstance(_obj, type):
+            # model files and pickles name a class by its public path, not the private module
+            _obj.__module__ = __name__
+        __all__.append(_name)
+__all__.sort()
+del _importlib, _pkgutil, _info, _module, _name, _obj
