@@ -129,6 +129,9 @@ def run_fold(task, protocol, model, k, X, y, groups, fold, *, seed, quick, searc
     Returns ``(timing, record)``: the seconds taken, kept apart, and a
     JSON-ready record that is the same on every run of the same code.
     """
+    import logging
+
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # no retracing warnings in the log
     _, est = pipelines.split_stateless(
         pipelines.make(model, random_state=seed, quick=quick, n_threads=n_threads)
     )
@@ -541,9 +544,9 @@ def run_task(task, args, models, out, config, code, backend, timings):
     per_origin = pd.concat(origin_rows, ignore_index=True)
     if len(per_origin):
         name = "database" if t.dataset == "physionet" else "set"
-        keep = ["protocol", "model", "origin", "n", *(
+        keep = ["protocol", "model", "origin", *(
             ("macc", "sensitivity", "specificity", "roc_auc") if t.binary
-            else ("balanced_accuracy", "macro_f1"))]
+            else ("balanced_accuracy", "macro_f1")), "n"]
         atomic_write(out / task / f"per_{name}.csv", per_origin[keep].rename(
             columns={"origin": name}).to_csv(index=False, float_format="%.4f"))
     return tables
