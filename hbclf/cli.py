@@ -1,7 +1,7 @@
 """The ``hbclf`` command: predict, segment, train, info.
 
     hbclf predict recording.wav [more.wav | folder/ ...] [--model DIR] [--format table|json|csv]
-    hbclf segment recording.wav [...] [--plot out.png] [--format table|json|csv]
+    hbclf segment recording.wav [...] [--beats] [--plot out.png] [--format table|json|csv]
     hbclf train --task all|a|b|binary|physionet --model NAME --out DIR
     hbclf info [--model DIR]
     hbclf --version
@@ -145,11 +145,21 @@ def cmd_segment(args):
     rows, failed, plots = [], [], []
     for f, y, sr in _recordings(files, failed):
         beats = detect(y, sr)
-        rows.append({"file": str(f), **beats.as_dict()})
+        found = beats.as_dict()
+        if args.beats:  # one row per heartbeat: an hour of audio is thousands of rows, not one line
+            rows += [{"file": str(f), "beat": i + 1, "s1": s1,
+                      "s2": next((s2 for s2 in found["s2"] if s2 > s1), None)}
+                     for i, s1 in enumerate(found["s1"])]
+        else:
+            s1 = found.pop("s1")
+            found.pop("s2")
+            rows.append({"file": str(f), "duration": round(len(y) / sr, 2), "beats": len(s1),
+                         **found})
         if args.plot:
             plots.append((y, sr, beats, Path(f).name))
     if rows:
-        cols = ["file", "heart_rate", "quality", "detected", "reason", "s1", "s2"]
+        cols = (["file", "beat", "s1", "s2"] if args.beats else
+                ["file", "duration", "beats", "heart_rate", "quality", "detected", "reason"])
         _emit(rows, args.format, cols)
     for y, sr, beats, name in plots:  # after the table: a failed plot never drops it
         from .display import plot_heartbeats
@@ -213,6 +223,9 @@ def build_parser(*, model_names=None):
     s = sub.add_parser("segment", help="S1/S2 times and heart rate")
     s.add_argument("files", nargs="+")
     s.add_argument("--plot", help="write a PNG of waveform, envelope and beats (one file)")
+    s.add_argument("--beats", action="store_true",
+                   help="one row per heartbeat (S1 and the S2 after it, in seconds) instead of "
+                   "one summary row per recording")
     s.add_argument("--format", **fmt)
     s.set_defaults(func=cmd_segment)
 

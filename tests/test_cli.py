@@ -86,11 +86,37 @@ def test_segment_prints_beats_and_plots(tmp_path):
     sf.write(wav, y, 8000)
     r = hbclf("segment", wav, "--plot", tmp_path / "beat.png", "--format", "json")
     assert r.returncode == 0, r.stderr
-    row = json.loads(r.stdout)[0]
+    row = json.loads(r.stdout)[0]  # one summary row per recording by default
     assert row["detected"] and row["heart_rate"] == pytest.approx(66, abs=2)
-    assert len(row["s1"]) == len(truth["s1"])
+    assert row["beats"] == len(truth["s1"]) and row["duration"] == 8.0
+    assert "s1" not in row
     assert (tmp_path / "beat.png").read_bytes()[:4] == b"\x89PNG"
+    beats = json.loads(hbclf("segment", wav, "--beats", "--format", "json").stdout)
+    assert [b["beat"] for b in beats] == list(range(1, len(truth["s1"]) + 1))
+    np.testing.assert_allclose([b["s1"] for b in beats], truth["s1"], atol=0.05)
+    csv_rows = hbclf("segment", wav, "--beats", "--format", "csv").stdout.strip().splitlines()
+    assert csv_rows[0] == "file,beat,s1,s2" and len(csv_rows) == len(truth["s1"]) + 1
     assert hbclf("segment", wav, wav, "--plot", tmp_path / "x.png").returncode == 2
+
+
+def test_segment_plot_into_a_missing_folder_is_a_usage_error(tmp_path):
+    y, _ = synthetic_pcg(seed=1)
+    wav = tmp_path / "beat.wav"
+    sf.write(wav, y, 4000)
+    r = hbclf("segment", wav, "--plot", tmp_path / "nowhere" / "p.png")
+    assert r.returncode == 2 and "does not exist" in r.stderr and r.stdout == ""
+
+
+def test_version_empty_folders_and_train_help(tmp_path):
+    from hbclf import __version__, pipelines
+
+    r = hbclf("--version")
+    assert r.returncode == 0 and r.stdout.strip() == f"hbclf {__version__}"
+    (tmp_path / "empty").mkdir()
+    r = hbclf("predict", tmp_path / "empty")
+    assert r.returncode == 1 and "folder holds no audio file" in r.stderr
+    out = hbclf("train", "--help").stdout
+    assert all(name in out for name in pipelines.names())
 
 
 @pytest.fixture(scope="module")
