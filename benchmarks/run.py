@@ -395,6 +395,62 @@ def run_segmentation(out, data_home=None):
     return table
 
 
+def _rhythm_of(path):
+    """What detect finds in a whole recording and in each of its halves (one JSON-ready row)."""
+    y, sr = load_audio(path)
+    half = len(y) // 2
+    whole, first, second = detect(y, sr), detect(y[:half], sr), detect(y[half:], sr)
+    return {"detected": whole.detected, "heart_rate": whole.heart_rate,
+            "quality": whole.quality, "reason": whole.reason or "",
+            "heart_rate_first_half": first.heart_rate if first.detected else None,
+            "heart_rate_second_half": second.heart_rate if second.detected else None}
+
+
+def _rhythms(files, code, n_jobs):
+    return Parallel(n_jobs=n_jobs)(delayed(_rhythm_of)(f) for f in files)
+
+
+def run_physionet_rhythm(out, physionet_home, code, n_jobs):
+    """How :func:`hbclf.heartbeat.detect` fares on PhysioNet 2016, which has no annotations here.
+
+    Per database: the share of recordings with a detected rhythm, the heart
+    rate distribution, and how well the two halves of one recording agree on
+    the rate (a heart does not change its rate much in 10-60 s; a detector
+    that locks on noise does). Cached on the files and the code digest.
+    """
+    from joblib import Memory
+
+    from hbclf.datasets import load_physionet2016
+
+    data = load_physionet2016(physionet_home)
+    rows = Memory(out / ".cache", verbose=0).cache(_rhythms, ignore=["n_jobs"])(
+        list(data.filenames), code, n_jobs)
+    per = pd.DataFrame(rows)
+    per.insert(0, "database", data.database)
+    per.insert(0, "record", data.frame["record"].to_numpy())
+    per["half_disagreement_bpm"] = (per["heart_rate_first_half"]
+                                    - per["heart_rate_second_half"]).abs()
+    tdir = out / "segmentation"
+    atomic_write(tdir / "physionet_per_recording.csv",
+                 per.to_csv(index=False, float_format="%.3f"))
+    lines = ["| database | recordings | rhythm found | heart rate p5 / median / p95 (bpm) | "
+             "both halves found | halves' rate disagreement, median (bpm) | within 3 bpm |",
+             "|---|---|---|---|---|---|---|"]
+    groups = [(db, g) for db, g in per.groupby("database")] + [("all", per)]
+    for db, g in groups:
+        hr = g.loc[g["detected"], "heart_rate"].astype(float)
+        both = g["half_disagreement_bpm"].dropna()
+        q = (f"{hr.quantile(0.05):.0f} / {hr.median():.0f} / {hr.quantile(0.95):.0f}"
+             if len(hr) else "–")
+        lines.append(f"| {db} | {len(g)} | {g['detected'].mean():.1%} | {q} | "
+                     f"{len(both) / len(g):.1%} | "
+                     f"{both.median() if len(both) else float('nan'):.1f} | "
+                     f"{(both <= 3).mean() if len(both) else float('nan'):.1%} |")
+    table = "\n".join(lines)
+    atomic_write(tdir / "physionet_summary.md", table + "\n")
+    return table
+
+
 README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
 
 
@@ -408,7 +464,10 @@ def update_readme(readme, tables, config):
             "`results/<task>/<protocol>/summary.md`. Columns without ± are computed once on the "
             "pooled out-of-fold predictions; per-set / per-database columns too.", ""]
     for (task, protocol), table in tables.items():
-        if task == "segmentation":
+        if (task, protocol) == ("segmentation", "physionet"):
+            title = ("Heartbeat detection on the 3126 PhysioNet 2016 recordings (no annotations: "
+                     "how often a rhythm is found, and whether both halves of a recording agree)")
+        elif task == "segmentation":
             title = "Heartbeat detection on the 21 annotated set A recordings"
         else:
             title = f"{tasks.get(task).title} — {PROTOCOL_NAMES.get(protocol, protocol)}"
@@ -566,8 +625,12 @@ def main(argv=None):
         for task in tasks_:
             if task == "segmentation":
                 tables[(task, "")] = run_segmentation(out, args.data_home)
+                if args.physionet_home is not None:
+                    tables[(task, "physionet")] = run_physionet_rhythm(
+                        out, args.physionet_home, code, 1 if args.scheduler else args.n_jobs)
                 if not args.quiet:
-                    print(f"\n== task segmentation\n\n{tables[(task, '')]}")
+                    for key in [k for k in tables if k[0] == "segmentation"]:
+                        print(f"\n== task segmentation {key[1]}\n\n{tables[key]}")
                 continue
             if tasks.get(task).dataset == "physionet" and args.physionet_home is None:
                 print(f"note: task {task} skipped: no PhysioNet 2016 copy (pass "

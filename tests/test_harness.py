@@ -179,6 +179,23 @@ def fake_physionet(root, sizes=(("a", 45, 20), ("b", 25, 8), ("c", 8, 3))):
     return root
 
 
+def test_segmentation_reports_rhythm_on_physionet(tmp_path):
+    home = fake_physionet(tmp_path / "physionet2016", sizes=(("a", 4, 2), ("b", 3, 1)))
+    out = tmp_path / "r"
+    assert run.main(["--task", "segmentation", "--physionet-home", str(home), "--out", str(out),
+                     "--quiet"]) == 0
+    per = pd.read_csv(out / "segmentation" / "physionet_per_recording.csv")
+    assert len(per) == 7 and set(per["database"]) == {"training-a", "training-b"}
+    assert per["detected"].all()  # synthetic hearts: a rhythm in every one
+    # the synthetic rates are uniform in 55-95 bpm; halves of 3 s may be too short for two
+    # slow beats, and where both are found they agree
+    assert per["heart_rate"].between(50, 100).all()
+    both = per["half_disagreement_bpm"].dropna()
+    assert len(both) >= 5 and (both <= 3).all()
+    summary = (out / "segmentation" / "physionet_summary.md").read_text()
+    assert "| all | 7 | 100.0% |" in summary
+
+
 def test_physionet_task_reports_both_protocols_and_every_database(tmp_path):
     home = fake_physionet(tmp_path / "physionet2016")
     out = tmp_path / "r"
