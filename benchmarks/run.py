@@ -1,14 +1,15 @@
-"""The harness: every model on the same patient-grouped folds, tables and figures in results/.
+"""The harness: every model on the same grouped folds, tables and figures in results/.
 
 Usage::
 
-    python -m benchmarks.run --cv 5                  # all tasks, all models
+    python -m benchmarks.run --cv 5                  # every task, model and protocol
     python -m benchmarks.run --task b --models svm,cnn --search
     python -m benchmarks.run --quick --out /tmp/r    # smoke run (what the tests use)
     python -m benchmarks.run --scheduler tcp://host:8786   # folds on a Dask cluster
 
-Leak-free by construction: folds are ``StratifiedGroupKFold`` on patients;
-feature extraction learns nothing and is computed once per recording; every
+Leak-free by construction: tasks and protocols come from :mod:`hbclf.tasks`
+(``StratifiedGroupKFold`` on sittings, patients or record blocks, and
+leave-one-database-out); feature extraction learns nothing and is computed once per recording; every
 step that learns (scaler, model, and the inner grid search of ``--search``)
 is fitted on the training fold only. Each finished (task, model, fold) is
 written at once, atomically, under ``<out>/runs/``; a second run resumes from
