@@ -217,23 +217,23 @@ def summarise(task, protocol, records, data, out):
     pooled_cols = list(POOLED.get(task, ()))
     for c in pooled_cols:
         flat[f"{c}_pooled"] = [overall[m].get(c, np.nan) for m in order]
+    key = "macc" if t.binary else "balanced_accuracy"  # per-origin score
     origin_cols = []
     if len(per_origin):
-        key = "macc" if t.binary else "balanced_accuracy"
         wide = per_origin.pivot(index="model", columns="origin", values=key).reindex(order)
         origin_cols = [o for o in wide.columns if o != "mean"] + ["mean"]
         for o in origin_cols:
             flat[f"{key}[{o}]"] = wide[o]
     atomic_write(tdir / "summary.csv", flat.to_csv(float_format="%.4f"))
 
-    headers = (cols + [f"{c} (pooled)" for c in pooled_cols]
-               + [f"{'MAcc' if t.binary else 'bacc'} {o}" for o in origin_cols])
+    # (header, column of flat) of the columns computed once, without a spread
+    single = ([(f"{c} (pooled)", f"{c}_pooled") for c in pooled_cols]
+              + [(f"{'MAcc' if t.binary else 'bacc'} {o}", f"{key}[{o}]") for o in origin_cols])
+    headers = cols + [header for header, _ in single]
     values = {m: [(agg.loc[m, (c, "mean")], agg.loc[m, (c, "std")]) for c in cols]
-              + [(flat.loc[m, f"{c}_pooled"], None) for c in pooled_cols]
-              + [(flat.loc[m, f"{'macc' if t.binary else 'balanced_accuracy'}[{o}]"], None)
-                 for o in origin_cols] for m in order}
-    best = [np.nanmax([values[m][j][0] for m in order]) if not all(
-        np.isnan(values[m][j][0]) for m in order) else np.nan for j in range(len(headers))]
+              + [(flat.loc[m, col], None) for _, col in single] for m in order}
+    means = np.array([[mean for mean, _ in values[m]] for m in order], dtype=float)
+    best = [np.nan if np.isnan(col).all() else np.nanmax(col) for col in means.T]
     lines = ["| model | " + " | ".join(headers) + " |", "|---" * (len(headers) + 1) + "|"]
     for m in order:
         cells = []
