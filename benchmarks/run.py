@@ -74,21 +74,23 @@ def params_text(est):
 
 
 #: hbclf modules that neither compute features nor fit models (presentation, files, CLI).
-NOT_IN_DIGEST = ("cli.py", "display.py", "models.py", "__main__.py", "datasets/bundle.py",
+NOT_IN_DIGEST = ("cli.py", "display.py", "model_files.py", "__main__.py", "datasets/bundle.py",
                  "datasets/__main__.py")
+#: Data files of hbclf that change what its code computes (the shipped segmenter's weights).
+DIGEST_DATA = ("pretrained/segmenter.json",)
 
 
 def code_digest():
     """SHA-256 of the code that loads data, computes features, fits and scores models.
 
-    All of ``hbclf`` but :data:`NOT_IN_DIGEST`. This harness's own code only
+    All of ``hbclf`` but :data:`NOT_IN_DIGEST`, and :data:`DIGEST_DATA`. This harness's own code only
     arranges folds and renders tables, which are re-rendered on every run.
     """
     import hbclf
 
     root = Path(hbclf.__file__).parent
     h = hashlib.sha256()
-    for f in sorted(root.rglob("*.py")):
+    for f in sorted([*root.rglob("*.py"), *(root / d for d in DIGEST_DATA)]):
         rel = f.relative_to(root).as_posix()
         if rel not in NOT_IN_DIGEST:
             h.update(rel.encode())
@@ -311,72 +313,73 @@ def _add(total, part):
     return total
 
 
-def run_segmentation(out, data_home=None):
-    """Score :func:`hbclf.heartbeat.detect` on the set A S1/S2 annotations.
+def _counts(beats, truth, span_of):
+    """tp/fp/fn/err_ms of S1 and S2 at each tolerance, inside the annotated stretch."""
+    c = {}
+    for tol in TOLERANCES:
+        for sound in SOUNDS:
+            r = score_detection(getattr(beats, sound), truth[sound], tol=tol, span=span_of(tol))
+            c[(sound, tol)] = {"tp": r["tp"], "fp": r["fp"], "fn": r["fn"],
+                               "err_ms": r["mae_ms"] * r["tp"] if r["tp"] else 0.0}
+    return c
 
-    Two readings: as shipped (``systole="physiology"``), and with that choice
-    made leave-one-recording-out (for each recording, the systole prior that
-    scored better on the other 20), since it was made looking at these
-    recordings.
+
+def run_segmentation(out, data_home=None):
+    """Score :func:`hbclf.heartbeat.detect` on the 21 annotated set A recordings.
+
+    Two readings: leave-one-recording-out (for each recording, a
+    :class:`~hbclf.heartbeat.Segmenter` trained on the other 20), the honest
+    one; and the shipped segmenter, trained on all 21 (so in-sample). Plots
+    of the best and the worst recording (leave-one-recording-out F1) go to
+    ``segmentation/plots/``.
     """
     from hbclf.display import plot_heartbeats
-    from hbclf.heartbeat import SYSTOLE_PRIORS
+    from hbclf.heartbeat import Segmenter, annotated_recordings, default_segmenter
 
+    recordings, annotations, ids = annotated_recordings(data_home=data_home)
     timing = load_pascal_timing(data_home=data_home)
     tdir = out / "segmentation"
     (tdir / "plots").mkdir(parents=True, exist_ok=True)
-    rows, counts = [], []  # counts[i][variant][(sound, tol)] -> tp/fp/fn/err_ms
-    for f, g in timing.groupby("filename", sort=False):
-        y, sr = load_audio(f)
-        truth = {k: g.loc[g["sound"] == k.upper(), "time"].to_numpy() for k in SOUNDS}
+    evaluations = ("leave-one-recording-out", "shipped model (in-sample)")
+    rows, counts, loro_beats = [], [], []  # counts[i][evaluation][(sound, tol)] -> tp/fp/fn/err_ms
+    for i, ((y, sr), truth, rid) in enumerate(zip(recordings, annotations, ids)):
+        g = timing[timing["id"] == rid]
+        others = [j for j in range(len(ids)) if j != i]
+        held_out = Segmenter().fit([recordings[j] for j in others],
+                                   [annotations[j] for j in others])
+        found = {evaluations[0]: detect(y, sr, segmenter=held_out),
+                 evaluations[1]: detect(y, sr, segmenter=default_segmenter())}
+        counts.append({e: _counts(b, truth, lambda tol: (g["time"].min() - tol,
+                                                          g["time"].max() + tol))
+                       for e, b in found.items()})
+        beats = found[evaluations[0]]
+        loro_beats.append(beats)
         hr_true = 60.0 / np.median(np.diff(truth["s1"]))
-        per_variant = {}
-        for variant in SYSTOLE_PRIORS:
-            beats = detect(y, sr, systole=variant)
-            c = {}
-            for tol in TOLERANCES:
-                span = (g["time"].min() - tol, g["time"].max() + tol)
-                for sound in SOUNDS:
-                    r = score_detection(getattr(beats, sound), truth[sound], tol=tol, span=span)
-                    c[(sound, tol)] = {"tp": r["tp"], "fp": r["fp"], "fn": r["fn"],
-                                       "err_ms": r["mae_ms"] * r["tp"] if r["tp"] else 0.0}
-            per_variant[variant] = c
-            if variant == SYSTOLE_PRIORS[0]:
-                shipped = beats
-        counts.append(per_variant)
-        row = {"id": g["id"].iloc[0], "file": Path(f).name, "annotated_sounds": len(g),
-               "heart_rate_annotated": hr_true, "heart_rate": shipped.heart_rate,
-               "heart_rate_error": (abs(shipped.heart_rate - hr_true)
-                                    if shipped.heart_rate is not None else np.nan),
-               "quality": shipped.quality, "reason": shipped.reason or ""}
-        for (sound, tol), c in per_variant[SYSTOLE_PRIORS[0]].items():
+        row = {"id": rid, "file": Path(g["filename"].iloc[0]).name, "annotated_sounds": len(g),
+               "heart_rate_annotated": hr_true, "heart_rate": beats.heart_rate,
+               "heart_rate_error": (abs(beats.heart_rate - hr_true)
+                                    if beats.heart_rate is not None else np.nan),
+               "quality": beats.quality, "reason": beats.reason or ""}
+        for (sound, tol), c in counts[-1][evaluations[0]].items():
             row[f"{sound}_{int(tol * 1000)}ms_f1"] = _pooled(c)["f1"]
         rows.append(row)
-        plot_heartbeats(y, sr, shipped, annotations=truth, title=row["id"],
-                        path=tdir / "plots" / f"{row['id']}.png")
-
-    def f1_of(i_list, variant):
-        total = {}
-        for i in i_list:
-            for sound in SOUNDS:
-                _add(total, counts[i][variant][(sound, TOLERANCES[0])])
-        return _pooled(total)["f1"]
-
-    n = len(counts)
-    chosen = [max(SYSTOLE_PRIORS, key=lambda v: f1_of([j for j in range(n) if j != i], v))
-              for i in range(n)]
-    per = pd.DataFrame(rows).assign(loro_systole_prior=chosen)
+    per = pd.DataFrame(rows)
     atomic_write(tdir / "per_recording.csv", per.to_csv(index=False, float_format="%.4f"))
+    f1 = per["s1_100ms_f1"] + per["s2_100ms_f1"]
+    for tag, i in (("best", int(f1.idxmax())), ("worst", int(f1.idxmin()))):
+        y, sr = recordings[i]
+        plot_heartbeats(y, sr, loro_beats[i], annotations=annotations[i],
+                        title=f"{tag}: {ids[i]}",
+                        path=tdir / "plots" / f"{tag}.png")
 
     summary, lines = [], ["| evaluation | sound | tolerance | precision | recall | F1 | "
                           "mean abs. error (ms) |", "|---|---|---|---|---|---|---|"]
-    for evaluation, pick in (("as shipped", [SYSTOLE_PRIORS[0]] * n),
-                             ("leave-one-recording-out", chosen)):
+    for evaluation in evaluations:
         for tol in TOLERANCES:
             for sound in SOUNDS:
                 total = {}
-                for i in range(n):
-                    _add(total, counts[i][pick[i]][(sound, tol)])
+                for c in counts:
+                    _add(total, c[evaluation][(sound, tol)])
                 m = _pooled(total)
                 summary.append({"evaluation": evaluation, "sound": sound.upper(),
                                 "tolerance": f"{int(tol * 1000)}ms", **m})
@@ -384,11 +387,14 @@ def run_segmentation(out, data_home=None):
                              f"{m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | "
                              f"{m['mae_ms']:.1f} |")
     detected = per["heart_rate"].notna()
-    lines += ["", f"{n} recordings, {int(per['annotated_sounds'].sum())} annotated sounds; no "
-              f"rhythm detected in {int((~detected).sum())} (their sounds count as misses). "
-              f"Heart-rate error on the others: {per.loc[detected, 'heart_rate_error'].mean():.1f}"
-              f" bpm mean, {per.loc[detected, 'heart_rate_error'].median():.1f} bpm median. "
-              "Only detections within the annotated stretch (± the tolerance) are scored."]
+    lines += ["", f"{len(per)} recordings, {int(per['annotated_sounds'].sum())} annotated "
+              f"sounds; leave-one-recording-out found no rhythm in {int((~detected).sum())} "
+              f"(their sounds count as misses). Heart-rate error on the others: "
+              f"{per.loc[detected, 'heart_rate_error'].mean():.1f} bpm mean, "
+              f"{per.loc[detected, 'heart_rate_error'].median():.1f} bpm median; "
+              f"{int(((per['s1_100ms_f1'] >= 0.95) & (per['s2_100ms_f1'] >= 0.95)).sum())} of {len(per)} "
+              "recordings at S1 and S2 F1 ≥ 0.95 (±100 ms). Only detections within the "
+              "annotated stretch (± the tolerance) are scored."]
     atomic_write(tdir / "summary.csv", pd.DataFrame(summary).to_csv(index=False,
                                                                      float_format="%.4f"))
     table = "\n".join(lines)

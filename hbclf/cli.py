@@ -133,6 +133,8 @@ def cmd_predict(args):
 
 
 def cmd_segment(args):
+    import numpy as np
+
     from .heartbeat import detect
 
     files = list(_walk(args.files))
@@ -147,9 +149,11 @@ def cmd_segment(args):
         beats = detect(y, sr)
         found = beats.as_dict()
         if args.beats:  # one row per heartbeat: an hour of audio is thousands of rows, not one line
+            s2 = np.asarray(found["s2"])
+            after = np.searchsorted(s2, found["s1"], side="right")  # each beat's next S2
             rows += [{"file": str(f), "beat": i + 1, "s1": s1,
-                      "s2": next((s2 for s2 in found["s2"] if s2 > s1), None)}
-                     for i, s1 in enumerate(found["s1"])]
+                      "s2": float(s2[k]) if k < len(s2) else None}
+                     for i, (s1, k) in enumerate(zip(found["s1"], after))]
         else:
             s1 = found.pop("s1")
             found.pop("s2")

@@ -55,7 +55,14 @@ def plot_heartbeats(y, sr, beats, *, annotations=None, title=None, path=None, ax
     env = beats.envelope
     if len(env):
         ax2.plot(np.arange(len(env)) / beats.envelope_rate, env, color="tab:blue", lw=1)
-    ax2.set_ylabel("envelope")
+    states = getattr(beats, "states", np.empty(0))
+    if len(states):  # shade the decoded S1 (red) and S2 (green) segments
+        edges = np.flatnonzero(np.diff(np.r_[-1, states, -1]) != 0)
+        for a, b in zip(edges[:-1], edges[1:]):
+            if states[a] in (0, 2):
+                ax2.axvspan(a / beats.envelope_rate, b / beats.envelope_rate, lw=0, alpha=0.15,
+                            color="tab:red" if states[a] == 0 else "tab:green")
+    ax2.set_ylabel("envelope, states")
     ax2.set_xlabel("time (s)")
     for ax in (ax1, ax2):
         for s, color in ((beats.s1, "tab:red"), (beats.s2, "tab:green")):

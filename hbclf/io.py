@@ -83,7 +83,8 @@ def check_waveform(y, sr, *, source="<waveform>", min_duration=DEFAULT_MIN_DURAT
         raise AudioError(source, f"expected a 1-D waveform, got an array of shape {y.shape}")
     if y.size == 0 or y.shape[-1] == 0:
         raise AudioError(source, "contains no samples (empty recording)")
-    if not np.all(np.isfinite(y)):
+    # the float64 sum of finite float32 samples cannot overflow: no array-sized temporary
+    if not np.isfinite(np.sum(y, dtype=np.float64)):
         raise AudioError(source, "contains NaN or infinite samples")
     if not np.any(y):
         raise AudioError(source, "is silent (every sample is zero)")

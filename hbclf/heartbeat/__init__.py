@@ -1,36 +1,28 @@
 """Heartbeat detection: S1 and S2 locations, heart rate and rhythm features.
 
 The method follows the field's reference, Springer et al. (2016), "Logistic
-regression-HSMM-based heart sound segmentation" (IEEE TBME 63(4)), without its
-trained emission model:
+regression-HSMM-based heart sound segmentation" (IEEE TBME 63(4)):
 
-1. band-pass 25-400 Hz (4th-order Butterworth, zero phase);
-2. homomorphic envelope (low-pass 8 Hz of the log Hilbert magnitude),
-   sampled at 50 Hz and standardised;
-3. heart rate and systolic interval from the envelope's autocorrelation
-   (cycle: a peak between 0.3 s and 2 s, i.e. 30-200 bpm, that is followed
-   by a second peak at the systole expected at that rate; systole: that
-   second peak). Springer searches the systole below half a cycle, which
-   fails above ~100 bpm, where systole is longer than diastole; here the
-   search window comes from Weissler's QS2 regression (546 - 2.1 HR ms);
-4. a four-state (S1, systole, S2, diastole) hidden semi-Markov model with
-   Gaussian state durations (S1 122 +/- 22 ms, S2 94 +/- 22 ms, Springer's
-   values; the S1-S2 interval from Weissler's regression at the detected
-   rate, which placed S1 and S2 better on the annotated recordings than the
-   autocorrelation's systole peak (``systole=`` chooses; the segmentation
-   task reports that choice leave-one-recording-out); diastole the rest of the cycle,
-   sd 7% of it), decoded with an explicit-duration Viterbi; the envelope's
-   loudness is the emission (sounds loud, gaps quiet);
+1. resample to 1 kHz, band-pass 25-400 Hz, and compute five envelopes at 50
+   frames per second (:func:`frame_envelopes`: homomorphic, Hilbert, and the
+   log energy of three sub-bands), each standardised over the recording;
+2. a learned emission model (:class:`Segmenter`, a multinomial logistic
+   regression on each frame's envelopes and its neighbours', trained on
+   annotated recordings; the shipped one on the 21 annotated set A
+   recordings) gives each frame's likelihood under S1, systole, S2 and diastole;
+3. candidate cycles (40-220 bpm) from the homomorphic envelope's
+   autocorrelation, with the half and double of the strongest;
+4. for each, a four-state hidden semi-Markov model with Gaussian durations
+   (S1 122 +/- 22 ms, S2 94 +/- 22 ms, Springer's values; S1-to-S2 from
+   Weissler's QS2 regression at that rate; diastole the rest of the cycle)
+   decoded with an explicit-duration Viterbi; the candidate with the highest
+   decoded likelihood wins;
 5. each S1 or S2 is placed at the envelope's maximum inside its segment.
 
-The constants come from physiology, Springer et al., or noise (the
-periodicity threshold); the one choice made while looking at the PASCAL
-annotations is noted in step 4, so the segmentation scores are not a
-held-out measurement of that choice. Input that is silent, too short for two
-beats, heavily clipped, or without periodic heart sounds gives a
-:class:`Heartbeats` with no beats and a ``reason``, never an exception.
+Input that is silent, too short for two beats, heavily clipped, or without a
+rhythm above what noise of its length gives, yields a :class:`Heartbeats` with
+no beats and a ``reason``, never an exception.
 
->>> import numpy as np
 >>> from hbclf.heartbeat import detect, synthetic_pcg
 >>> y, truth = synthetic_pcg(heart_rate=72, seconds=8, sr=4000, seed=0)
 >>> beats = detect(y, 4000)
@@ -38,26 +30,37 @@ beats, heavily clipped, or without periodic heart sounds gives a
 72
 """
 
-from ._detect import (
-    ENV_RATE,
-    SYSTOLE_PRIORS,
-    Heartbeats,
-    detect,
-    envelope,
-    expected_systole,
-)
+from ._detect import Heartbeats, detect
+from ._envelopes import ENV_RATE, ENVELOPES, envelope, frame_envelopes
+from ._hsmm import expected_systole
 from ._scoring import score_detection
+from ._segmenter import (
+    STATES,
+    Segmenter,
+    annotated_recordings,
+    default_segmenter,
+    state_labels,
+    train_default_segmenter,
+)
 from ._synthetic import synthetic_pcg
 
 __all__ = [
+    "ENVELOPES",
     "ENV_RATE",
     "Heartbeats",
-    "SYSTOLE_PRIORS",
+    "STATES",
+    "Segmenter",
+    "annotated_recordings",
+    "default_segmenter",
     "detect",
     "envelope",
     "expected_systole",
+    "frame_envelopes",
     "score_detection",
+    "state_labels",
     "synthetic_pcg",
+    "train_default_segmenter",
 ]
 
-Heartbeats.__module__ = __name__
+for _obj in (Heartbeats, Segmenter):
+    _obj.__module__ = __name__

@@ -1,4 +1,4 @@
-"""S1/S2 detection: homomorphic envelope, autocorrelation cycle, duration HSMM."""
+"""S1/S2 detection: envelopes, candidate cycles, learned-emission HSMM, blocks for long recordings."""
 
 from __future__ import annotations
 
@@ -6,15 +6,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["ENV_RATE", "Heartbeats", "SYSTOLE_PRIORS", "detect", "envelope", "expected_systole"]
+from ._envelopes import ENV_RATE, WORK_RATE, frame_envelopes
+from ._hsmm import decode, expected_systole
 
-ENV_RATE = 50  # Hz, the envelope's rate (Springer's feature rate)
-S1_DURATION = (0.122, 0.022)  # mean, sd in seconds (Springer et al. 2016)
-S2_DURATION = (0.094, 0.022)
-MIN_CYCLE, MAX_CYCLE = 0.3, 2.0  # 200 and 30 bpm
-# Autocorrelation at one cycle below this: no heart rhythm. 8 s of white, pink or brown
-# noise reach 0.20-0.22 in 95% of draws and at most 0.26 (60 draws each).
-MIN_PERIODICITY = 0.25
+__all__ = ["Heartbeats", "detect"]
+
+MIN_RATE, MAX_RATE = 40.0, 220.0  # bpm
+MIN_CYCLE, MAX_CYCLE = 60.0 / MAX_RATE, 60.0 / MIN_RATE
+BLOCK, OVERLAP = 60.0, 6.0  # s: recordings longer than BLOCK + OVERLAP are segmented by blocks
+N_CANDIDATES = 4
+MIN_MODULATION = 0.05  # an envelope this flat has no sounds in it (a tone, a hum)
+STRONG_MODULATION = 0.4  # no stationary noise modulates its envelope this much
 
 
 @dataclass
@@ -26,7 +28,7 @@ class Heartbeats:
     s1, s2 : ndarray of float
         Times (s) of each first and second heart sound.
     heart_rate : float or None
-        Beats per minute (from the autocorrelation cycle), None when not detected.
+        Beats per minute (the decoded cycle), None when no rhythm was found.
     intervals : ndarray
         Beat-to-beat (S1 to next S1) intervals, s.
     systole, diastole : ndarray
@@ -37,6 +39,9 @@ class Heartbeats:
         Why nothing was detected; None when beats were found.
     envelope : ndarray
         The standardised homomorphic envelope at ``envelope_rate`` Hz (for plots).
+    states : ndarray of int
+        The decoded state of each envelope frame (0 S1, 1 systole, 2 S2,
+        3 diastole; -1 where nothing was decoded).
     """
 
     s1: np.ndarray = field(default_factory=lambda: np.empty(0))
@@ -49,6 +54,7 @@ class Heartbeats:
     reason: str | None = None
     envelope: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
     envelope_rate: int = ENV_RATE
+    states: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=int), repr=False)
 
     @property
     def detected(self):
@@ -68,190 +74,189 @@ class Heartbeats:
 
 
 def _none(reason, quality=0.0, envelope=None):
-    return Heartbeats(reason=reason, quality=float(quality),
-                      envelope=np.empty(0) if envelope is None else envelope)
+    env = np.empty(0) if envelope is None else envelope
+    return Heartbeats(reason=reason, quality=float(quality), envelope=env,
+                      states=np.full(len(env), -1))
 
 
+def _autocorrelation(x):
+    from scipy.fft import irfft, next_fast_len, rfft
 
-def envelope(y, sr, *, band=(25.0, 400.0)):
-    """Standardised homomorphic envelope of the band-passed signal, at 50 Hz.
-
-    Parameters
-    ----------
-    y : ndarray
-        Waveform.
-    sr : int
-        Its rate (at least 1 kHz so the 400 Hz band fits).
-    band : tuple of float, default=(25, 400)
-        Pass band in Hz.
-
-    Returns
-    -------
-    ndarray
-    """
-    from scipy.signal import butter, hilbert, resample_poly, sosfiltfilt
-
-    y = np.asarray(y, dtype=np.float64)
-    hi = min(band[1], 0.45 * sr)
-    sos = butter(4, [band[0], hi], btype="bandpass", fs=sr, output="sos")
-    x = sosfiltfilt(sos, y)
-    mag = np.abs(hilbert(x))
-    lp = butter(1, 8.0, btype="lowpass", fs=sr, output="sos")
-    env = np.exp(sosfiltfilt(lp, np.log(mag + 1e-10 * (mag.max() + 1e-30))))
-    env = resample_poly(env, ENV_RATE, sr) if sr != ENV_RATE else env
-    env = np.maximum(env, 0)
-    return (env - env.mean()) / (env.std() + 1e-12)
-
-
-def _autocorrelation(env):
-    e = env - env.mean()
+    e = x - x.mean()
     n = len(e)
-    spec = np.fft.rfft(e, 2 * n)
-    ac = np.fft.irfft(spec * np.conj(spec))[:n]
+    spec = rfft(e, next_fast_len(2 * n))
+    ac = irfft(spec * np.conj(spec))[:n]
     return ac / (ac[0] + 1e-12)
 
 
-def expected_systole(heart_rate):
-    """S1-to-S2 interval (s) expected at a heart rate, from Weissler's QS2 regression.
+def _candidates(ac):
+    """Candidate cycles (s) and the autocorrelation at each, strongest first.
 
-    Total electromechanical systole QS2 = 546 - 2.1 HR ms (Weissler et al.
-    1968), less the ~45 ms from the Q wave to S1.
-    """
-    return max(0.546 - 0.0021 * heart_rate - 0.045, 0.12)
-
-
-def _cycle(env):
-    """(cycle s, systole s, periodicity 0-1) from the envelope's autocorrelation.
-
-    Every local maximum between 0.3 s and 2 s is a candidate cycle, unless it
-    is two or three times a comparably strong (70%) shorter candidate. A true
-    cycle also shows a peak one systole later (S1 to S2), so each candidate
-    scores its own autocorrelation plus the largest peak within 20% of the
-    systole that physiology expects at that rate. Without that check the
-    S1-S2 lag of a slow heart often wins (a doubled heart rate).
+    The local maxima of the envelope's autocorrelation between 0.27 s and 1.5 s
+    (220 and 40 bpm), at least half as strong as the strongest, and the half and
+    double of the strongest (the usual errors: the S1-S2 lag taken for a cycle,
+    or every other beat). Lags are refined by parabolic interpolation.
     """
     from scipy.signal import find_peaks
 
-    ac = _autocorrelation(env)
-    lo, hi = int(MIN_CYCLE * ENV_RATE), min(int(MAX_CYCLE * ENV_RATE), len(ac) - 2)
+    lo = int(np.floor(MIN_CYCLE * ENV_RATE))
+    hi = min(int(np.ceil(MAX_CYCLE * ENV_RATE)), len(ac) - 2)
     if hi <= lo:
-        return None
+        return []
     peaks, _ = find_peaks(ac[: hi + 1])
     peaks = peaks[(peaks >= lo) & (ac[peaks] > 0)]
     if len(peaks) == 0:
-        k = lo + int(np.argmax(ac[lo:hi + 1]))
-        return k / ENV_RATE, expected_systole(60 * ENV_RATE / k), float(max(ac[k], 0))
-
-    all_peaks, _ = find_peaks(ac[: hi + 1])
-
-    def systole_peak(k):
-        """The strongest autocorrelation peak within 20% of the expected systole."""
-        s = expected_systole(60.0 * ENV_RATE / k) * ENV_RATE
-        near = all_peaks[(all_peaks >= 0.8 * s) & (all_peaks <= 1.2 * s) & (all_peaks < k)]
-        if len(near) == 0:
-            return int(round(s)), 0.0
-        j = int(near[np.argmax(ac[near])])
-        return j, float(max(ac[j], 0.0))
-
-    def is_multiple(k):
-        """A candidate that is 2 or 3 cycles of a comparably strong shorter one."""
-        for m in (2, 3):
-            near = peaks[np.abs(peaks * m - k) <= 0.1 * k]
-            if len(near) and ac[near].max() >= 0.7 * ac[k]:
-                return True
-        return False
-
-    fundamentals = [k for k in peaks if not is_multiple(k)] or list(peaks)
-    scores = [ac[k] + systole_peak(k)[1] for k in fundamentals]
-    k = int(fundamentals[int(np.argmax(scores))])
-    j, _ = systole_peak(k)
-    # parabolic interpolation: the 20 ms lag grid alone would cost 1-2 bpm at rest
-    a, b, c = ac[k - 1], ac[k], ac[k + 1]
-    shift = 0.5 * (a - c) / (a - 2 * b + c) if (a - 2 * b + c) < 0 else 0.0
-    return (k + float(np.clip(shift, -0.5, 0.5))) / ENV_RATE, j / ENV_RATE, float(
-        np.clip(ac[k], 0, 1))
-
-
-def _norm_logpdf(d, mean, sd):
-    return -0.5 * ((d - mean) / sd) ** 2 - np.log(sd * np.sqrt(2 * np.pi))
-
-
-def _segment(env, cycle, systole):
-    """Explicit-duration Viterbi over S1 -> systole -> S2 -> diastole; one label per frame."""
-    from scipy.special import log_expit
-    from scipy.stats import norm
-
-    fs = ENV_RATE
-    means = np.array([S1_DURATION[0], max(systole - S1_DURATION[0], 0.06), S2_DURATION[0],
-                      max(cycle - systole - S2_DURATION[0], 0.08)]) * fs
-    sds = np.array([S1_DURATION[1], 0.022, S2_DURATION[1], max(0.07 * cycle, 0.03)]) * fs
-    dmax = np.ceil(means + 4 * sds).astype(int) + 1
-    n = len(env)
-    # emissions: sounds are loud, the gaps between them quiet (env is standardised: 0 = mean)
-    loud = log_expit(2.0 * env)
-    quiet = log_expit(-2.0 * env)
-    logb = np.stack([loud, quiet, loud, quiet])
-    cum = np.concatenate([np.zeros((4, 1)), np.cumsum(logb, axis=1)], axis=1)
-    dur_logp = [_norm_logpdf(np.arange(1, dmax[j] + 1), means[j], sds[j]) for j in range(4)]
-    dur_logsf = [norm.logsf(np.arange(0, dmax[j]) + 0.5, means[j], sds[j]) for j in range(4)]
-    delta = np.full((n + 1, 4), -np.inf)
-    back = np.zeros((n + 1, 4, 2), dtype=int)  # (duration, previous state or -1)
-    for t in range(1, n + 1):
-        for j in range(4):
-            d = np.arange(1, min(dmax[j], t) + 1)
-            start = t - d
-            emis = cum[j, t] - cum[j, start]
-            # the last segment and the first may be cut by the recording's ends:
-            # their durations score by survival (at least d frames), not by density
-            dur = np.where((start == 0) | (t == n), dur_logsf[j][d - 1], dur_logp[j][d - 1])
-            before = np.where(start > 0, delta[start, (j - 1) % 4], np.log(0.25))
-            score = before + dur + emis
-            i = int(np.argmax(score))
-            delta[t, j] = score[i]
-            back[t, j] = (d[i], (j - 1) % 4 if start[i] > 0 else -1)
-    labels = np.empty(n, dtype=int)
-    t, j = n, int(np.argmax(delta[n]))
-    while t > 0 and j >= 0:
-        d, p = back[t, j]
-        labels[t - d:t] = j
-        t -= d
-        j = p
-    return labels
+        peaks = np.array([lo + int(np.argmax(ac[lo:hi + 1]))])
+    peaks = peaks[np.argsort(-ac[peaks], kind="stable")]
+    strongest = peaks[0]
+    keep = [k for k in peaks if ac[k] >= 0.5 * ac[strongest]][:N_CANDIDATES]
+    for m in (0.5, 2.0):
+        target = strongest * m
+        near = peaks[np.abs(peaks - target) <= max(0.1 * target, 1.5)]
+        if len(near) and not any(k in keep for k in near):
+            keep.append(near[np.argmax(ac[near])])
+    out = []
+    for k in keep:
+        a, b, c = ac[k - 1], ac[k], ac[k + 1]
+        shift = 0.5 * (a - c) / (a - 2 * b + c) if (a - 2 * b + c) < 0 else 0.0
+        out.append(((k + float(np.clip(shift, -0.5, 0.5))) / ENV_RATE, float(max(ac[k], 0.0))))
+    return out
 
 
 def _sound_times(env, labels, state):
     """Time of the envelope maximum in every segment of ``state``."""
-    times = []
     edges = np.flatnonzero(np.diff(np.r_[-1, labels, -1]) != 0)
-    for a, b in zip(edges[:-1], edges[1:]):
-        if labels[a] == state:
-            times.append((a + int(np.argmax(env[a:b]))) / ENV_RATE)
+    times = [(a + int(np.argmax(env[a:b]))) / ENV_RATE
+             for a, b in zip(edges[:-1], edges[1:]) if labels[a] == state]
     return np.array(times)
 
 
-SYSTOLE_PRIORS = ("physiology", "autocorrelation")
+def _modulation(homomorphic):
+    """Coefficient of variation of the raw homomorphic envelope, 0.25 s in from each end."""
+    inner = homomorphic[ENV_RATE // 4: len(homomorphic) - ENV_RATE // 4]
+    return float(inner.std() / (inner.mean() + 1e-12)) if len(inner) > 4 else 0.0
 
 
-def detect(y, sr, *, band=(25.0, 400.0), systole="physiology"):
+def _noise_level(seconds, modulation):
+    """Autocorrelation at one cycle above which a rhythm is more than noise.
+
+    The strongest autocorrelation peak between 0.27 and 1.5 s of a noise
+    envelope shrinks like one over the square root of the recording's length:
+    0.9 / sqrt(seconds) is above every one of 120 draws each of white, pink
+    and brown noise at 3, 5, 8, 15, 30 and 60 s. Stationary noise also has a
+    flat envelope (coefficient of variation at most 0.25 in those draws;
+    heart recordings 0.6-2.4, median 1.0, in 400 PhysioNet ones), so a
+    strongly modulated envelope (over 0.4) needs half that periodicity.
+    """
+    bound = 0.9 / np.sqrt(seconds)
+    return 0.5 * bound if modulation >= STRONG_MODULATION else bound
+
+
+@dataclass
+class _Block:
+    s1: np.ndarray
+    s2: np.ndarray
+    cycle: float | None
+    quality: float
+    reason: str | None
+    envelope: np.ndarray
+    states: np.ndarray
+
+
+def _segment_block(y, sr, segmenter):
+    """Beats of one stretch of audio (at most a minute or so)."""
+    raw = frame_envelopes(y, sr, standardise=False)
+    env = (raw - raw.mean(axis=0)) / (raw.std(axis=0) + 1e-12)
+    homomorphic = env[:, 0]
+    n = len(env)
+    unknown = np.full(n, -1)
+    seconds = n / ENV_RATE
+    modulation = _modulation(raw[:, 0])
+    if modulation < MIN_MODULATION:
+        return _Block(np.empty(0), np.empty(0), None, 0.0, "no heart sounds (flat envelope)",
+                      homomorphic, unknown)
+    candidates = _candidates(_autocorrelation(homomorphic))
+    if not candidates:
+        return _Block(np.empty(0), np.empty(0), None, 0.0,
+                      f"too short for two beats ({seconds:.2f} s)", homomorphic, unknown)
+    quality = max(q for _, q in candidates)
+    if quality < _noise_level(seconds, modulation):
+        return _Block(np.empty(0), np.empty(0), None, quality,
+                      f"no heart rhythm found (periodicity {quality:.2f})", homomorphic, unknown)
+    log_emission = segmenter.log_emission(env)
+    best = None
+    for cycle, periodicity in candidates:
+        if seconds < 2 * cycle:
+            continue
+        labels, log_likelihood = decode(log_emission, cycle, expected_systole(60.0 / cycle))
+        if best is None or log_likelihood > best[0]:
+            best = (log_likelihood, cycle, periodicity, labels)
+    if best is None:
+        return _Block(np.empty(0), np.empty(0), None, quality,
+                      f"too short for two beats ({seconds:.2f} s)", homomorphic, unknown)
+    _, cycle, periodicity, labels = best
+    return _Block(_sound_times(homomorphic, labels, 0), _sound_times(homomorphic, labels, 2),
+                  cycle, periodicity, None, homomorphic, labels)
+
+
+def _blocks(n_samples, sr):
+    """(start, end, keep_from, keep_to) sample bounds of overlapping blocks covering a recording."""
+    if n_samples <= (BLOCK + OVERLAP) * sr:
+        return [(0, n_samples, 0, n_samples)]
+    step = int(BLOCK * sr)
+    half = int(OVERLAP * sr / 2)
+    out = []
+    for start in range(0, n_samples, step):
+        end = min(start + step, n_samples)
+        if n_samples - end < step // 4:  # fold a short tail into this block
+            end = n_samples
+        out.append((max(start - half, 0), min(end + half, n_samples), start, end))
+        if end == n_samples:
+            break
+    return out
+
+
+_CHUNK = 1 << 20  # samples: checks of a long recording go chunk by chunk (no full-size temporaries)
+
+
+def _all_finite(y):
+    """No NaN or inf (a float64 sum of float samples overflows only if one is inf)."""
+    return bool(np.isfinite(np.sum(y, dtype=np.float64)))
+
+
+def _count_at_least(y, level):
+    return sum(int(np.count_nonzero(np.abs(y[i:i + _CHUNK]) >= level))
+               for i in range(0, y.size, _CHUNK))
+
+
+def detect(y, sr, *, segmenter=None):
     """Find the S1 and S2 sounds of a phonocardiogram.
+
+    The recording is resampled to 1 kHz and described by five envelopes at
+    50 frames per second (:func:`frame_envelopes`); a learned emission model
+    (:class:`Segmenter`, the shipped one by default) says how much each frame
+    looks like S1, systole, S2 or diastole; a hidden semi-Markov model decodes
+    the most likely sequence for each candidate cycle length from the
+    envelope's autocorrelation (40-220 bpm, with the half and double of the
+    strongest), and the candidate with the highest decoded likelihood wins.
+    Recordings over 66 s are segmented in 60 s blocks (6 s overlap), each with
+    its own heart rate, so memory stays bounded and the rate may drift.
 
     Parameters
     ----------
     y : array-like
-        Waveform (any scale).
+        Waveform (any scale), mono.
     sr : int
         Its rate in Hz (1 kHz or more).
-    band : tuple of float, default=(25, 400)
-        Band-pass applied before the envelope.
-    systole : {"physiology", "autocorrelation"}, default="physiology"
-        Mean S1-S2 interval of the segmentation model: Weissler's regression
-        at the detected rate, or the autocorrelation's systole peak.
+    segmenter : Segmenter, optional
+        Emission model; default :func:`default_segmenter`.
 
     Returns
     -------
     Heartbeats
-        With ``reason`` set, and no beats, when the recording is silent,
-        shorter than two beats, heavily clipped, or shows no heart rhythm.
+        With ``reason`` set, and no beats, when the recording is empty,
+        silent, shorter than two beats, heavily clipped, below 1 kHz, or shows
+        no rhythm above what noise gives (noise, a tone, speech).
 
     Examples
     --------
@@ -259,35 +264,54 @@ def detect(y, sr, *, band=(25.0, 400.0), systole="physiology"):
     >>> detect(np.zeros(8000), 4000).reason
     'silent recording'
     """
-    if systole not in SYSTOLE_PRIORS:
-        raise ValueError(f"systole must be one of {SYSTOLE_PRIORS}, got {systole!r}")
-    y = np.asarray(y, dtype=np.float64).ravel()
-    if y.size == 0 or not np.all(np.isfinite(y)):
+    from ._segmenter import default_segmenter
+
+    segmenter = default_segmenter() if segmenter is None else segmenter
+    y = np.asarray(y)
+    if y.ndim != 1:
+        y = y.ravel()
+    if not np.issubdtype(y.dtype, np.floating):
+        y = y.astype(np.float64)
+    if y.size == 0 or not _all_finite(y):
         return _none("empty recording or non-finite samples")
-    peak = np.max(np.abs(y))
+    if sr < WORK_RATE:
+        return _none(f"sample rate {sr} Hz is below {WORK_RATE} Hz")
+    peak = max(float(y.max()), -float(y.min()))
     if peak == 0:
         return _none("silent recording")
-    if np.mean(np.abs(y) >= 0.999 * peak) > 0.05:
+    if _count_at_least(y, 0.999 * peak) > 0.05 * y.size:
         return _none("clipped recording (over 5% of samples at full scale)")
-    duration = len(y) / sr
+    duration = y.size / sr
     if duration < 2 * MIN_CYCLE + 0.2:
         return _none(f"too short for two beats ({duration:.2f} s)")
-    env = envelope(y, sr, band=band)
-    found = _cycle(env)
-    if found is None:
-        return _none(f"too short for two beats ({duration:.2f} s)", envelope=env)
-    cycle, peak_systole, periodicity = found
-    if duration < 2 * cycle:
-        return _none(f"too short for two beats at {60 / cycle:.0f} bpm ({duration:.2f} s)",
-                     periodicity, env)
-    if periodicity < MIN_PERIODICITY:
-        return _none(f"no heart rhythm found (periodicity {periodicity:.2f})", periodicity, env)
-    prior = expected_systole(60.0 / cycle) if systole == "physiology" else peak_systole
-    labels = _segment(env, cycle, prior)
-    s1, s2 = _sound_times(env, labels, 0), _sound_times(env, labels, 2)
+    s1, s2, env, states, cycles, qualities, reasons = [], [], [], [], [], [], []
+    for start, end, keep_from, keep_to in _blocks(y.size, sr):
+        block = _segment_block(y[start:end], sr, segmenter)
+        t0, lo, hi = start / sr, keep_from / sr, keep_to / sr
+        f0, f1 = int(round((lo - t0) * ENV_RATE)), int(round((hi - t0) * ENV_RATE))
+        env.append(block.envelope[f0:f1])
+        states.append(block.states[f0:f1])
+        qualities.append(block.quality)
+        if block.reason is not None:
+            reasons.append(block.reason)
+            continue
+        cycles.append(block.cycle)
+        for out, times in ((s1, block.s1), (s2, block.s2)):
+            times = times + t0
+            out.append(times[(times >= lo) & (times < hi)])
+    env, states = np.concatenate(env), np.concatenate(states)
+    quality = float(np.median(qualities))
+    if not cycles:
+        return _none(reasons[0], quality, env)
+    s1, s2 = np.concatenate(s1), np.concatenate(s2)
     if len(s1) < 2:
-        return _none("fewer than two S1 sounds found", periodicity, env)
-    sys_d = np.array([s2[(s2 > a)][0] - a for a in s1 if np.any(s2 > a)])
-    dia_d = np.array([s1[(s1 > b)][0] - b for b in s2 if np.any(s1 > b)])
-    return Heartbeats(s1=s1, s2=s2, heart_rate=60.0 / cycle, intervals=np.diff(s1),
-                      systole=sys_d, diastole=dia_d, quality=periodicity, envelope=env)
+        return _none("fewer than two S1 sounds found", quality, env)
+    systole = np.array([s2[s2 > a][0] - a for a in s1 if np.any(s2 > a)])
+    diastole = np.array([s1[s1 > b][0] - b for b in s2 if np.any(s1 > b)])
+    # the rate of the decoded beats (a candidate cycle is only the duration model's prior):
+    # the mean of the S1-S1 intervals within 25% of their median (beyond: ectopic or missed beats)
+    rr = np.diff(s1)
+    typical = rr[np.abs(rr - np.median(rr)) <= 0.25 * np.median(rr)]
+    return Heartbeats(s1=s1, s2=s2, heart_rate=60.0 / float(typical.mean()),
+                      intervals=np.diff(s1), systole=systole, diastole=diastole,
+                      quality=quality, envelope=env, states=states)

@@ -8,12 +8,13 @@ __all__ = ["synthetic_pcg"]
 
 
 def synthetic_pcg(*, heart_rate=72.0, seconds=8.0, sr=4000, systole=None, noise=0.05,
-                  premature=(), seed=None):
+                  premature=(), sound_width=1.0, seed=None):
     """A phonocardiogram-like signal with known S1 and S2 times.
 
     Each sound is a Gaussian-windowed burst (S1 at 50 Hz for 100 ms, S2 at
     80 Hz for 80 ms); ``premature`` lists beat numbers that come 35% early
-    (an extrasystole-like rhythm).
+    (an extrasystole-like rhythm); ``sound_width`` scales both sounds'
+    durations (children's heart sounds are shorter and closer together).
 
     Returns
     -------
@@ -32,7 +33,8 @@ def synthetic_pcg(*, heart_rate=72.0, seconds=8.0, sr=4000, systole=None, noise=
         s2.append(start + systole)
         k += 1
         start += cycle * (0.65 if k in premature else 1.0)
-    for times, freq, width, amp in ((s1, 50.0, 0.025, 1.0), (s2, 80.0, 0.02, 0.7)):
+    for times, freq, width, amp in ((s1, 50.0, 0.025 * sound_width, 1.0),
+                                       (s2, 80.0, 0.02 * sound_width, 0.7)):
         for c in times:
             y += amp * np.exp(-0.5 * ((t - c) / width) ** 2) * np.sin(2 * np.pi * freq * (t - c))
     return y.astype(np.float32), {"s1": np.array(s1), "s2": np.array(s2)}

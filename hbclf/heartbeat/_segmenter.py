@@ -1,0 +1,224 @@
+"""The learned emission model of the segmenter: which heart-cycle state each frame looks like."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from ._envelopes import ENV_RATE, ENVELOPES, frame_envelopes
+from ._hsmm import N_STATES, S1_DURATION, S2_DURATION
+
+__all__ = ["STATES", "Segmenter", "annotated_recordings", "default_segmenter", "state_labels",
+           "train_default_segmenter"]
+
+STATES = ("S1", "systole", "S2", "diastole")
+#: The shipped model: trained by ``python -m benchmarks.run`` (task segmentation) on the 21 annotated
+#: set A recordings.
+DEFAULT_PATH = Path(__file__).resolve().parent.parent / "pretrained" / "segmenter.json"
+FORMAT = "hbclf-segmenter/1"
+# S2 follows S1 within this (s) in one annotated cycle; S1 follows S2 within this on to the next.
+_MAX_SYSTOLE, _MAX_DIASTOLE = 0.6, 1.6
+
+
+def _design(env, context):
+    """Each frame's envelopes and those ``context`` frames away (edges repeated)."""
+    n = len(env)
+    pad = max(abs(c) for c in context)
+    padded = np.pad(env, ((pad, pad), (0, 0)), mode="edge")
+    return np.hstack([padded[pad + c: pad + c + n] for c in context])
+
+
+def state_labels(n_frames, s1, s2):
+    """Frame labels (0 S1, 1 systole, 2 S2, 3 diastole; -1 unknown) from annotated sound times.
+
+    Each sound covers its mean duration centred on the annotation; systole
+    lies between an S1 and the S2 that follows it within 0.6 s, diastole
+    between an S2 and the S1 that follows within 1.6 s. Frames outside the
+    annotated stretch, or in a skipped cycle, stay unknown.
+
+    Examples
+    --------
+    >>> state_labels(24, [0.1], [0.4])  # 20 ms frames
+    array([-1, -1,  0,  0,  0,  0,  0,  0,  1,  1,  1,  1,  1,  1,  1,  1,  1,
+            1,  2,  2,  2,  2, -1, -1])
+    """
+    labels = np.full(n_frames, -1, dtype=int)
+    events = sorted([(float(t), 0) for t in s1] + [(float(t), 2) for t in s2])
+
+    def frame(t):
+        return int(np.clip(round(t * ENV_RATE), 0, n_frames))
+
+    for (t, kind), (t_next, kind_next) in zip(events[:-1], events[1:]):
+        gap = _MAX_SYSTOLE if kind == 0 else _MAX_DIASTOLE
+        if kind_next != kind and t_next - t <= gap:
+            half = (S1_DURATION if kind == 0 else S2_DURATION)[0] / 2
+            half_next = (S1_DURATION if kind_next == 0 else S2_DURATION)[0] / 2
+            labels[frame(t + half):frame(t_next - half_next)] = kind + 1
+    for t, kind in events:
+        half = (S1_DURATION if kind == 0 else S2_DURATION)[0] / 2
+        labels[frame(t - half):frame(t + half)] = kind
+    return labels
+
+
+class Segmenter(BaseEstimator):
+    """Learned emission model of the heart-cycle segmenter (Springer et al. 2016's approach).
+
+    A multinomial logistic regression predicts, from each frame's envelopes
+    (:func:`frame_envelopes`) and those of its neighbours, which of the four
+    states (S1, systole, S2, diastole) the frame is in; divided by the states'
+    frequencies these posteriors become the emission likelihoods of the hidden
+    semi-Markov model that :func:`detect` decodes.
+
+    Parameters
+    ----------
+    C : float, default=1.0
+        Inverse regularisation strength of the logistic regression.
+    context : tuple of int, default=(-4, -2, 0, 2, 4)
+        Frame offsets (20 ms each) whose envelopes describe a frame.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (4, n_features)
+    intercept_ : ndarray of shape (4,)
+    class_prior_ : ndarray of shape (4,)
+        Share of training frames in each state.
+    n_recordings_ : int
+        Recordings it was trained on.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hbclf.heartbeat import Segmenter, synthetic_pcg
+    >>> data = [synthetic_pcg(heart_rate=hr, sr=4000, seed=hr) for hr in (60, 75, 90)]
+    >>> seg = Segmenter().fit([(y, 4000) for y, _ in data], [truth for _, truth in data])
+    >>> seg.log_emission(np.zeros((5, 5))).shape
+    (5, 4)
+    """
+
+    def __init__(self, *, C=1.0, context=(-4, -2, 0, 2, 4)):
+        self.C = C
+        self.context = context
+
+    def fit(self, X, y):
+        """Learn the emission model from annotated recordings.
+
+        Parameters
+        ----------
+        X : list of (waveform, sr) tuples or paths
+            The recordings (a path is read at its own rate).
+        y : list of dict
+            Per recording, ``{"s1": times, "s2": times}`` in seconds.
+
+        Returns
+        -------
+        self
+        """
+        from sklearn.linear_model import LogisticRegression
+
+        X, y = list(X), list(y)
+        if len(X) != len(y) or not X:
+            raise ValueError(f"need one annotation per recording, got {len(X)} recordings "
+                             f"and {len(y)} annotations")
+        rows, targets = [], []
+        for item, ann in zip(X, y):
+            env = frame_envelopes(*_waveform(item))
+            labels = state_labels(len(env), ann["s1"], ann["s2"])
+            keep = labels >= 0
+            rows.append(_design(env, self.context)[keep])
+            targets.append(labels[keep])
+        rows, targets = np.vstack(rows), np.concatenate(targets)
+        missing = sorted(set(range(N_STATES)) - set(targets.tolist()))
+        if missing:
+            raise ValueError(f"the annotations cover no frame of state(s) "
+                             f"{[STATES[i] for i in missing]}")
+        lr = LogisticRegression(C=self.C, max_iter=2000).fit(rows, targets)
+        self.coef_, self.intercept_ = lr.coef_, lr.intercept_
+        self.class_prior_ = np.bincount(targets, minlength=N_STATES) / len(targets)
+        self.n_recordings_ = len(X)
+        return self
+
+    def log_emission(self, env):
+        """Log-likelihood (up to a per-frame constant) of each frame under each state.
+
+        Parameters
+        ----------
+        env : ndarray of shape (n_frames, 5)
+            From :func:`frame_envelopes`.
+
+        Returns
+        -------
+        ndarray of shape (n_frames, 4)
+        """
+        from scipy.special import log_softmax
+
+        scores = _design(env, self.context) @ self.coef_.T + self.intercept_
+        return log_softmax(scores, axis=1) - np.log(self.class_prior_)
+
+    def save(self, path):
+        """Write the model as JSON (numbers only: safe to share and to load)."""
+        doc = {"format": FORMAT, "envelopes": list(ENVELOPES), "states": list(STATES),
+               "params": {"C": self.C, "context": list(self.context)},
+               "coef": self.coef_.tolist(), "intercept": self.intercept_.tolist(),
+               "class_prior": self.class_prior_.tolist(), "n_recordings": self.n_recordings_}
+        Path(path).write_text(json.dumps(doc, indent=1) + "\n")
+
+    @classmethod
+    def load(cls, path):
+        """Read a model written by :meth:`save`."""
+        doc = json.loads(Path(path).read_text())
+        if doc.get("format") != FORMAT or doc.get("envelopes") != list(ENVELOPES):
+            raise ValueError(f"{path}: not a {FORMAT} file for these envelopes")
+        seg = cls(C=doc["params"]["C"], context=tuple(doc["params"]["context"]))
+        seg.coef_ = np.array(doc["coef"], dtype=float)
+        seg.intercept_ = np.array(doc["intercept"], dtype=float)
+        seg.class_prior_ = np.array(doc["class_prior"], dtype=float)
+        seg.n_recordings_ = int(doc["n_recordings"])
+        return seg
+
+
+def _waveform(item):
+    if isinstance(item, tuple):
+        return np.asarray(item[0], dtype=np.float64), int(item[1])
+    from ..io import load_audio
+
+    y, sr = load_audio(item, sr=None)
+    return y.astype(np.float64), sr
+
+
+def annotated_recordings(*, data_home=None):
+    """The 21 annotated set A recordings as ``(recordings, annotations, ids)`` for :meth:`Segmenter.fit`.
+
+    ``recordings`` are ``(waveform, sr)`` tuples at the native 44.1 kHz,
+    ``annotations`` ``{"s1": times, "s2": times}`` dicts (s), ``ids`` the
+    recording ids; ``data_home`` as in :func:`hbclf.datasets.load_pascal_timing`.
+    """
+    from ..datasets import load_pascal_timing
+
+    timing = load_pascal_timing(data_home=data_home)
+    recordings, annotations, ids = [], [], []
+    for filename, g in timing.groupby("filename", sort=False):
+        recordings.append(_waveform(filename))
+        annotations.append({k: g.loc[g["sound"] == k.upper(), "time"].to_numpy()
+                            for k in ("s1", "s2")})
+        ids.append(str(g["id"].iloc[0]))
+    return recordings, annotations, ids
+
+
+def train_default_segmenter(*, data_home=None):
+    """Train the shipped segmenter again: a default :class:`Segmenter` on all 21 annotated recordings.
+
+    ``train_default_segmenter().save("hbclf/pretrained/segmenter.json")``
+    regenerates the shipped file (a test checks that it does).
+    """
+    recordings, annotations, _ = annotated_recordings(data_home=data_home)
+    return Segmenter().fit(recordings, annotations)
+
+
+@lru_cache(maxsize=1)
+def default_segmenter():
+    """The shipped :class:`Segmenter` (trained on the 21 annotated set A recordings)."""
+    return Segmenter.load(DEFAULT_PATH)
