@@ -124,10 +124,20 @@ def _candidates(ac):
 
 
 def _sound_times(env, labels, state):
-    """Time of the envelope maximum in every segment of ``state``."""
+    """Time of the envelope maximum in every segment of ``state``.
+
+    A segment cut by either end of the recording whose maximum is its very
+    first or last frame holds no peak (the sound lies outside), so it gives no time.
+    """
     edges = np.flatnonzero(np.diff(np.r_[-1, labels, -1]) != 0)
-    times = [(a + int(np.argmax(env[a:b]))) / ENV_RATE
-             for a, b in zip(edges[:-1], edges[1:]) if labels[a] == state]
+    times = []
+    for a, b in zip(edges[:-1], edges[1:]):
+        if labels[a] != state:
+            continue
+        peak = a + int(np.argmax(env[a:b]))
+        if (peak == 0 and a == 0) or (peak == len(env) - 1 and b == len(env)):
+            continue
+        times.append(peak / ENV_RATE)
     return np.array(times)
 
 
