@@ -56,11 +56,22 @@ def installed_wheel(tmp_path_factory):
     return site, names
 
 
+def test_detection_needs_neither_scikit_learn_nor_pandas():
+    """What keeps ``hbclf segment`` small: an hour of audio peaks under 300 MB."""
+    code = ("import sys; from hbclf.heartbeat import detect, synthetic_pcg; "
+            "y, _ = synthetic_pcg(seed=0); b = detect(y, 4000); "
+            "print(round(b.heart_rate), sorted(m for m in ('sklearn', 'pandas') if m in sys.modules))")
+    r = run(code)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["72", "[]"]
+
+
 def test_the_wheel_carries_the_data_and_no_benchmarks(installed_wheel):
     _, names = installed_wheel
     assert not any(n.startswith("benchmarks/") for n in names)
     assert "hbclf/datasets/_embedded/pascal/manifest.csv" in names
     assert "hbclf/pretrained/default/card.json" in names
+    assert "hbclf/pretrained/segmenter.json" in names
 
 
 def test_the_wheel_works_from_any_directory(installed_wheel, tmp_path):

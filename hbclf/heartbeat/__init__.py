@@ -34,15 +34,19 @@ from ._detect import Heartbeats, detect
 from ._envelopes import ENV_RATE, ENVELOPES, envelope, frame_envelopes
 from ._hsmm import expected_systole
 from ._scoring import score_detection
-from ._segmenter import (
-    STATES,
-    Segmenter,
-    annotated_recordings,
-    default_segmenter,
-    state_labels,
-    train_default_segmenter,
-)
+from ._emission import STATES, state_labels
 from ._synthetic import synthetic_pcg
+
+# these need scikit-learn, which detection itself does not: imported on first use (PEP 562)
+_LEARNING = ("Segmenter", "annotated_recordings", "default_segmenter", "train_default_segmenter")
+
+
+def __getattr__(name):
+    if name in _LEARNING:
+        from . import _segmenter
+
+        return getattr(_segmenter, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "ENVELOPES",
@@ -62,5 +66,4 @@ __all__ = [
     "train_default_segmenter",
 ]
 
-for _obj in (Heartbeats, Segmenter):
-    _obj.__module__ = __name__
+Heartbeats.__module__ = __name__

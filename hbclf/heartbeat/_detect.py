@@ -259,7 +259,8 @@ def detect(y, sr, *, segmenter=None):
     sr : int
         Its rate in Hz (1 kHz or more).
     segmenter : Segmenter, optional
-        Emission model; default :func:`default_segmenter`.
+        Emission model; default the shipped one (:func:`default_segmenter`,
+        read without scikit-learn).
 
     Returns
     -------
@@ -274,9 +275,9 @@ def detect(y, sr, *, segmenter=None):
     >>> detect(np.zeros(8000), 4000).reason
     'silent recording'
     """
-    from ._segmenter import default_segmenter
+    from ._emission import shipped_emission
 
-    segmenter = default_segmenter() if segmenter is None else segmenter
+    segmenter = shipped_emission() if segmenter is None else segmenter
     y = np.asarray(y)
     if y.ndim != 1:
         y = y.ravel()

@@ -1,68 +1,17 @@
-"""The learned emission model of the segmenter: which heart-cycle state each frame looks like."""
+"""Learning the segmenter's emission model: which heart-cycle state each frame looks like."""
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ._envelopes import ENV_RATE, ENVELOPES, frame_envelopes
-from ._hsmm import N_STATES, S1_DURATION, S2_DURATION
+from ._emission import DEFAULT_PATH, STATES, _design, log_emission, read_model, state_labels, write_model
+from ._envelopes import frame_envelopes
+from ._hsmm import N_STATES
 
-__all__ = ["STATES", "Segmenter", "annotated_recordings", "default_segmenter", "state_labels",
-           "train_default_segmenter"]
-
-STATES = ("S1", "systole", "S2", "diastole")
-#: The shipped model: trained by ``python -m benchmarks.run`` (task segmentation) on the 21 annotated
-#: set A recordings.
-DEFAULT_PATH = Path(__file__).resolve().parent.parent / "pretrained" / "segmenter.json"
-FORMAT = "hbclf-segmenter/1"
-# S2 follows S1 within this (s) in one annotated cycle; S1 follows S2 within this on to the next.
-_MAX_SYSTOLE, _MAX_DIASTOLE = 0.6, 1.6
-
-
-def _design(env, context):
-    """Each frame's envelopes and those ``context`` frames away (edges repeated)."""
-    n = len(env)
-    pad = max(abs(c) for c in context)
-    padded = np.pad(env, ((pad, pad), (0, 0)), mode="edge")
-    return np.hstack([padded[pad + c: pad + c + n] for c in context])
-
-
-def state_labels(n_frames, s1, s2):
-    """Frame labels (0 S1, 1 systole, 2 S2, 3 diastole; -1 unknown) from annotated sound times.
-
-    Each sound covers its mean duration centred on the annotation; systole
-    lies between an S1 and the S2 that follows it within 0.6 s, diastole
-    between an S2 and the S1 that follows within 1.6 s. Frames outside the
-    annotated stretch, or in a skipped cycle, stay unknown.
-
-    Examples
-    --------
-    >>> state_labels(24, [0.1], [0.4])  # 20 ms frames
-    array([-1, -1,  0,  0,  0,  0,  0,  0,  1,  1,  1,  1,  1,  1,  1,  1,  1,
-            1,  2,  2,  2,  2, -1, -1])
-    """
-    labels = np.full(n_frames, -1, dtype=int)
-    events = sorted([(float(t), 0) for t in s1] + [(float(t), 2) for t in s2])
-
-    def frame(t):
-        return int(np.clip(round(t * ENV_RATE), 0, n_frames))
-
-    for (t, kind), (t_next, kind_next) in zip(events[:-1], events[1:]):
-        gap = _MAX_SYSTOLE if kind == 0 else _MAX_DIASTOLE
-        if kind_next != kind and t_next - t <= gap:
-            half = (S1_DURATION if kind == 0 else S2_DURATION)[0] / 2
-            half_next = (S1_DURATION if kind_next == 0 else S2_DURATION)[0] / 2
-            labels[frame(t + half):frame(t_next - half_next)] = kind + 1
-    for t, kind in events:
-        half = (S1_DURATION if kind == 0 else S2_DURATION)[0] / 2
-        labels[frame(t - half):frame(t + half)] = kind
-    return labels
-
+__all__ = ["Segmenter", "annotated_recordings", "default_segmenter", "train_default_segmenter"]
 
 class Segmenter(BaseEstimator):
     """Learned emission model of the heart-cycle segmenter (Springer et al. 2016's approach).
@@ -162,32 +111,23 @@ class Segmenter(BaseEstimator):
         -------
         ndarray of shape (n_frames, 4)
         """
-        from scipy.special import log_softmax
-
-        scores = _design(env, self.context) @ self.coef_.T + self.intercept_
-        return log_softmax(scores, axis=1) - np.log(self.class_prior_)
+        return log_emission(env, self.coef_, self.intercept_, self.class_prior_, self.context)
 
     def save(self, path):
         """Write the model as JSON (numbers only: safe to share and to load)."""
-        doc = {"format": FORMAT, "envelopes": list(ENVELOPES), "states": list(STATES),
-               "params": {"C": self.C, "context": list(self.context),
-                          "speedups": list(self.speedups)},
-               "coef": self.coef_.tolist(), "intercept": self.intercept_.tolist(),
-               "class_prior": self.class_prior_.tolist(), "n_recordings": self.n_recordings_}
-        Path(path).write_text(json.dumps(doc, indent=1) + "\n")
+        write_model(path, {"C": self.C, "context": list(self.context),
+                           "speedups": list(self.speedups)},
+                    self.coef_, self.intercept_, self.class_prior_, self.n_recordings_)
 
     @classmethod
     def load(cls, path):
         """Read a model written by :meth:`save`."""
-        doc = json.loads(Path(path).read_text())
-        if doc.get("format") != FORMAT or doc.get("envelopes") != list(ENVELOPES):
-            raise ValueError(f"{path}: not a {FORMAT} file for these envelopes")
+        doc = read_model(path)
         params = doc["params"]
         seg = cls(C=params["C"], context=tuple(params["context"]),
                   speedups=tuple(params["speedups"]))
-        seg.coef_ = np.array(doc["coef"], dtype=float)
-        seg.intercept_ = np.array(doc["intercept"], dtype=float)
-        seg.class_prior_ = np.array(doc["class_prior"], dtype=float)
+        seg.coef_, seg.intercept_ = doc["coef"], doc["intercept"]
+        seg.class_prior_ = doc["class_prior"]
         seg.n_recordings_ = int(doc["n_recordings"])
         return seg
 
@@ -234,3 +174,6 @@ def train_default_segmenter(*, data_home=None):
 def default_segmenter():
     """The shipped :class:`Segmenter` (trained on the 21 annotated set A recordings)."""
     return Segmenter.load(DEFAULT_PATH)
+
+
+Segmenter.__module__ = "hbclf.heartbeat"
