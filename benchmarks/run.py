@@ -366,6 +366,9 @@ def run_segmentation(out, data_home=None):
     per = pd.DataFrame(rows)
     atomic_write(tdir / "per_recording.csv", per.to_csv(index=False, float_format="%.4f"))
     f1 = per["s1_100ms_f1"] + per["s2_100ms_f1"]
+    for stale in (tdir / "plots").glob("*.png"):  # figures of earlier runs' choices
+        if stale.stem not in ("best", "worst"):
+            stale.unlink()
     for tag, i in (("best", int(f1.idxmax())), ("worst", int(f1.idxmin()))):
         y, sr = recordings[i]
         plot_heartbeats(y, sr, loro_beats[i], annotations=annotations[i],

@@ -54,7 +54,8 @@ def plot_heartbeats(y, sr, beats, *, annotations=None, title=None, path=None, ax
     ax1.set_ylabel("signal")
     env = beats.envelope
     if len(env):
-        ax2.plot(np.arange(len(env)) / beats.envelope_rate, env, color="tab:blue", lw=1)
+        # frame k is centred at (k + 1/2) / rate
+        ax2.plot((np.arange(len(env)) + 0.5) / beats.envelope_rate, env, color="tab:blue", lw=1)
     states = getattr(beats, "states", np.empty(0))
     if len(states):  # shade the decoded S1 (red) and S2 (green) segments
         edges = np.flatnonzero(np.diff(np.r_[-1, states, -1]) != 0)

@@ -1,8 +1,9 @@
 """The model registry: every benchmarked model as a ready scikit-learn Pipeline.
 
 >>> from hbclf import pipelines
->>> pipelines.names()
-['origin', 'dummy', 'logreg', 'svm', 'rf', 'knn', 'gb', 'logreg_rhythm', 'svm_rhythm', 'cnn', 'rnn']
+>>> pipelines.names()  # doctest: +NORMALIZE_WHITESPACE
+['origin', 'dummy', 'logreg', 'svm', 'rf', 'knn', 'gb', 'logreg_rhythm', 'svm_rhythm',
+ 'logreg_cycles', 'et_cycles', 'cnn', 'rnn']
 >>> pipe = pipelines.make("svm")
 >>> [name for name, _ in pipe.steps]
 ['mfcc', 'summary', 'scale', 'clf']
@@ -10,7 +11,11 @@
 ``origin`` sees nothing but where a recording came from (PASCAL set or
 PhysioNet database, :class:`~hbclf.features.Origin`): the score that the
 origin alone explains. The ``*_rhythm`` models add the heart rate and rhythm of
-:class:`~hbclf.features.RhythmFeatures` to the same table. Baselines read 40 MFCCs summarised over time by their mean, standard
+:class:`~hbclf.features.RhythmFeatures` to the same table. The ``*_cycles``
+models read no whole-recording spectrum at all: only
+:class:`~hbclf.features.CycleFeatures` (each state's energy relative to the
+others', per heart cycle: ratios a device's response largely cancels) and the
+rhythm. Baselines read 40 MFCCs summarised over time by their mean, standard
 deviation and the standard deviation of their frame-to-frame change
 (:class:`~hbclf.features.TimeSummary`), 120 features: the design the
 project's reference numbers were measured with; the networks read the seed's
@@ -25,17 +30,18 @@ from __future__ import annotations
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from .base import LearnsNothingMixin
-from .features import MFCC, FixedLength, Origin, RhythmFeatures, TimeSummary
+from .features import MFCC, CycleFeatures, FixedLength, Origin, RhythmFeatures, TimeSummary
 
 _ORIGIN = ("origin",)
 _BASELINES = ("dummy", "logreg", "svm", "rf", "knn", "gb")
 _RHYTHM = ("logreg_rhythm", "svm_rhythm")
+_CYCLES = ("logreg_cycles", "et_cycles")
 _NETWORKS = ("cnn", "rnn")
 
 
 def names():
     """Names accepted by :func:`make`, baselines first."""
-    return list(_ORIGIN + _BASELINES + _RHYTHM + _NETWORKS)
+    return list(_ORIGIN + _BASELINES + _RHYTHM + _CYCLES + _NETWORKS)
 
 
 def _spectral_summary():
@@ -45,7 +51,11 @@ def _spectral_summary():
 
 def _classifier(name, random_state, quick):
     from sklearn.dummy import DummyClassifier
-    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+    from sklearn.ensemble import (
+        ExtraTreesClassifier,
+        HistGradientBoostingClassifier,
+        RandomForestClassifier,
+    )
     from sklearn.linear_model import LogisticRegression
     from sklearn.neighbors import KNeighborsClassifier
     from sklearn.svm import SVC
@@ -60,6 +70,10 @@ def _classifier(name, random_state, quick):
         return RandomForestClassifier(n_estimators=100 if quick else 300,
                                       class_weight="balanced_subsample", min_samples_leaf=2,
                                       random_state=random_state, n_jobs=1)
+    if name == "et":
+        return ExtraTreesClassifier(n_estimators=100 if quick else 500,
+                                    class_weight="balanced_subsample", min_samples_leaf=2,
+                                    random_state=random_state, n_jobs=1)
     if name == "knn":
         return KNeighborsClassifier(n_neighbors=7, weights="distance")
     if name == "gb":
@@ -114,6 +128,16 @@ def make(name, *, random_state=0, quick=False, n_threads=None):
             ("scale", StandardScaler()),
             ("clf", _classifier(name.split("_")[0], random_state, quick)),
         ])
+    if name in _CYCLES:
+        from sklearn.impute import SimpleImputer
+
+        union = FeatureUnion([("cycles", CycleFeatures()), ("rhythm", RhythmFeatures())])
+        return Pipeline([
+            ("features", union),
+            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+            ("scale", StandardScaler()),
+            ("clf", _classifier(name.split("_")[0], random_state, quick)),
+        ])
     if name in _NETWORKS:
         from . import neural  # imports TensorFlow: only when a network is asked for
 
@@ -135,6 +159,8 @@ def param_grid(name):
         "svm": {"clf__C": [0.3, 1.0, 3.0]},
         "logreg_rhythm": {"clf__C": [0.01, 0.1, 1.0]},
         "svm_rhythm": {"clf__C": [0.3, 1.0, 3.0]},
+        "logreg_cycles": {"clf__C": [0.01, 0.1, 1.0]},
+        "et_cycles": {"clf__min_samples_leaf": [1, 3]},
         "rf": {"clf__min_samples_leaf": [1, 3]},
         "knn": {"clf__n_neighbors": [5, 9]},
         "gb": {"clf__learning_rate": [0.05, 0.1]},

@@ -88,9 +88,9 @@ def expected_failed_checks(est):
     if is_classifier(est):
         return NEURAL_XFAIL
     if isinstance(est, RecordingTransformerMixin):
-        from hbclf.features import RhythmFeatures
+        from hbclf.features import CycleFeatures, RhythmFeatures
 
-        return RECORDING_TABLE_XFAIL if isinstance(est, RhythmFeatures) else \
+        return RECORDING_TABLE_XFAIL if isinstance(est, (RhythmFeatures, CycleFeatures)) else \
             RECORDING_SEQUENCE_XFAIL
     return {}
 
@@ -98,7 +98,7 @@ def expected_failed_checks(est):
 def test_every_public_estimator_is_discovered():
     names = [name for name, _ in all_estimators()]
     assert {"AudioReader", "MFCC", "LogMel", "SpectralFeatures", "TimeSummary", "FixedLength",
-            "RhythmFeatures", "Origin", "CNNClassifier", "RNNClassifier"} <= set(names)
+            "RhythmFeatures", "CycleFeatures", "Origin", "CNNClassifier", "RNNClassifier"} <= set(names)
 
 
 @pytest.mark.slow

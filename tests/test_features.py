@@ -197,3 +197,47 @@ def test_issue_snippet_under_grouped_cross_validation(set_a):
                              scoring="balanced_accuracy")
     assert scores.shape == (3,)
     assert scores.mean() > 0.4  # chance is 0.25 for four classes
+
+
+def _with_systolic_murmur(y, truth, sr=4000, level=0.15, seed=0):
+    """Band-limited noise (150-400 Hz) filling each systole: a holosystolic murmur."""
+    from scipy.signal import butter, sosfiltfilt
+
+    noise = np.random.default_rng(seed).standard_normal(len(y))
+    noise = sosfiltfilt(butter(4, (150, 400), btype="bandpass", fs=sr, output="sos"), noise)
+    gate = np.zeros(len(y))
+    for a, b in zip(truth["s1"], truth["s2"]):
+        gate[int((a + 0.06) * sr):int((b - 0.05) * sr)] = 1.0
+    return (y + level * noise / noise.std() * gate).astype(np.float32)
+
+
+def test_cycle_features_hear_a_systolic_murmur_whatever_the_gain():
+    from hbclf.features import CYCLE_FEATURES, CycleFeatures
+    from hbclf.heartbeat import synthetic_pcg
+
+    y, truth = synthetic_pcg(heart_rate=70, seconds=10, seed=1, noise=0.01)
+    murmur = _with_systolic_murmur(y, truth)
+    cf = CycleFeatures().set_output(transform="pandas").fit([y])
+    table = cf.transform([y, murmur, 10 * murmur])
+    assert list(table.columns) == list(CYCLE_FEATURES) and len(CYCLE_FEATURES) == 52
+    assert table.loc[0, "n_cycles"] >= 9 and table.loc[1, "n_cycles"] >= 9
+    # sound in systole, relative to S1 and to diastole, rises in the murmur's band
+    for name in ("sys_s1_200_400_median", "sys_dia_200_400_median", "sys_s1_all_median"):
+        assert table.loc[1, name] > table.loc[0, name] + 1.0, name
+    assert table.loc[1, "dia_s2_200_400_median"] < table.loc[1, "sys_s1_200_400_median"]
+    # ratios: the recording's gain divides out
+    np.testing.assert_allclose(table.loc[2].to_numpy(), table.loc[1].to_numpy(), atol=1e-6)
+    assert table.loc[0, "systole_fraction_median"] == pytest.approx(0.35, abs=0.05)
+
+
+def test_cycle_features_of_noise_are_missing_not_made_up():
+    from hbclf.features import CycleFeatures
+
+    noise = np.random.default_rng(0).standard_normal(8 * 4000)
+    row = CycleFeatures().fit().transform([noise])[0]
+    assert np.isnan(row[:-2]).all() and row[-2] == 0 and 0 <= row[-1] < 1
+    # a 1 kHz reading: the top band is cut at the Nyquist rate (500 Hz), every column still set
+    from hbclf.heartbeat import synthetic_pcg
+
+    y, _ = synthetic_pcg(heart_rate=70, seconds=8, sr=1000, seed=0)
+    assert np.isfinite(CycleFeatures(sr=1000).fit().transform([y])).all()

@@ -236,7 +236,10 @@ def test_dask_cluster_gives_the_same_table(tmp_path):
 
 def test_registry():
     assert pipelines.names() == ["origin", "dummy", "logreg", "svm", "rf", "knn", "gb", "logreg_rhythm",
-                                 "svm_rhythm", "cnn", "rnn"]
+                                 "svm_rhythm", "logreg_cycles", "et_cycles", "cnn", "rnn"]
+    feats, model = pipelines.split_stateless(pipelines.make("et_cycles"))
+    assert [n for n, _ in feats.steps] == ["features"]  # computed once per recording
+    assert [n for n, _ in model.steps] == ["impute", "scale", "clf"]
     feats, model = pipelines.split_stateless(pipelines.make("svm_rhythm"))
     assert [n for n, _ in feats.steps] == ["features"]
     assert [n for n, _ in model.steps] == ["impute", "scale", "clf"]

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
 
-from .._validation import as_items, check_recordings, check_sr, parallel_map, read_one
-from ..base import RecordingTransformerMixin
+from .._validation import read_one
 from ..heartbeat import ENV_RATE, detect
+from ._table import RecordingTable
 
 __all__ = ["RHYTHM_FEATURES", "RhythmFeatures"]
 
@@ -18,7 +16,7 @@ RHYTHM_FEATURES = ("heart_rate", "rr_mean", "rr_std", "rr_cv", "rmssd", "prematu
                    "s1_s2_ratio", "quality", "detected")
 
 
-class RhythmFeatures(RecordingTransformerMixin, TransformerMixin, BaseEstimator):
+class RhythmFeatures(RecordingTable):
     """Heart rate and rhythm features of each recording, from :func:`detect`.
 
     Columns: heart rate (bpm), mean, standard deviation and coefficient of
@@ -46,17 +44,7 @@ class RhythmFeatures(RecordingTransformerMixin, TransformerMixin, BaseEstimator)
     np.float64(60.0)
     """
 
-    def __init__(self, *, sr=4000, n_jobs=None):
-        self.sr = sr
-        self.n_jobs = n_jobs
-
-    def fit(self, X=None, y=None):
-        """Validate parameters and in-memory waveforms (learns nothing)."""
-        if X is not None:
-            check_recordings(X)
-        check_sr(self.sr)
-        self.n_features_out_ = len(RHYTHM_FEATURES)
-        return self
+    columns = RHYTHM_FEATURES
 
     def _one(self, i, item):
         wave = read_one(item, i, self.sr, 0.0)
@@ -68,7 +56,9 @@ class RhythmFeatures(RecordingTransformerMixin, TransformerMixin, BaseEstimator)
         rr = b.intervals
         med = np.median(rr) if len(rr) else np.nan
         env = b.envelope
-        amp = lambda ts: np.mean([env[min(int(t * ENV_RATE), len(env) - 1)] for t in ts])  # noqa
+        # the envelope at each sound (frame k is centred at (k + 1/2) / ENV_RATE)
+        amp = lambda ts: env[np.clip(np.round(np.asarray(ts) * ENV_RATE - 0.5).astype(int),  # noqa
+                                     0, len(env) - 1)].mean()
         s1a, s2a = amp(b.s1), amp(b.s2) if len(b.s2) else np.nan
         row[:-2] = [
             b.heart_rate,
@@ -83,16 +73,3 @@ class RhythmFeatures(RecordingTransformerMixin, TransformerMixin, BaseEstimator)
             (s1a - env.min()) / (s2a - env.min() + 1e-6) if np.isfinite(s2a) else np.nan,
         ]
         return row
-
-    def transform(self, X):
-        """A ``(n_recordings, 12)`` float array (NaN where nothing was detected)."""
-        check_is_fitted(self, "n_features_out_")
-        return np.vstack(parallel_map(self._one, as_items(X), self.n_jobs))
-
-    def get_feature_names_out(self, input_features=None):
-        """The rhythm feature names."""
-        return np.array(RHYTHM_FEATURES, dtype=object)
-
-    def set_output(self, *, transform=None):
-        """Pandas output (columns named by :data:`RHYTHM_FEATURES`) or the default arrays."""
-        return TransformerMixin.set_output(self, transform=transform)
