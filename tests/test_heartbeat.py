@@ -108,6 +108,13 @@ def test_long_recording_is_segmented_by_blocks_without_gaps_or_duplicates():
     assert len(beats.envelope) == len(beats.states) == pytest.approx(150 * 50, abs=2)
 
 
+def test_several_channels_are_refused_one_channel_in_any_shape_is_read():
+    y, _ = synthetic_pcg(heart_rate=70, seed=0)
+    assert detect(y[np.newaxis, :], 4000).heart_rate == pytest.approx(70, abs=1)
+    with pytest.raises(ValueError, match="one channel"):
+        detect(np.vstack([y, y]), 4000)
+
+
 def test_scorer_is_exact_on_known_cases():
     true = np.array([1.0, 2.0, 3.0, 4.0])
     assert score_detection(true, true)["f1"] == 1.0
