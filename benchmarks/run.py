@@ -258,6 +258,7 @@ def summarise(task, protocol, records, data, out):
     atomic_write(tdir / "oof_predictions.csv", oof.to_csv(index_label="index",
                                                           float_format="%.6f"))
     _figures(task, protocol, records, data.y, order, agg, tdir)
+    _reliability(task, protocol, records, data.y, order, tdir)
     if len(per_origin):
         per_origin.insert(0, "protocol", protocol)
     return table, per_origin
@@ -291,6 +292,43 @@ def _figures(task, protocol, records, y, order, agg, tdir):
                  fontsize=9)
     fig.tight_layout()
     fig.savefig(tdir / "comparison.png", dpi=100)
+
+
+def _reliability(task, protocol, records, y, order, tdir, bins=10):
+    """Reliability diagram of the out-of-fold probabilities: confidence of the top class
+    against how often it is right, one line per model that gives probabilities (the SVMs
+    give decision values and are left out); the legend carries the expected calibration error."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5.5, 5))
+    ax = fig.subplots()
+    ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
+    edges = np.linspace(0, 1, bins + 1)
+    for m in order:
+        pred, scores, classes = _oof(records, m, len(y))
+        done = ~np.isnan(scores).any(axis=1)
+        if not done.any() or scores[done].min() < 0 or not np.allclose(
+                scores[done].sum(axis=1), 1, atol=1e-3):
+            continue
+        conf = scores[done].max(axis=1)
+        right = np.asarray(classes)[scores[done].argmax(axis=1)].astype(str) == y[done]
+        which = np.clip(np.digitize(conf, edges) - 1, 0, bins - 1)
+        xs, ys, ece = [], [], 0.0
+        for b in range(bins):
+            sel = which == b
+            if sel.any():
+                xs.append(conf[sel].mean())
+                ys.append(right[sel].mean())
+                ece += sel.mean() * abs(conf[sel].mean() - right[sel].mean())
+        ax.plot(xs, ys, marker="o", ms=3, lw=1, label=f"{m} (ECE {ece:.2f})")
+    ax.set_xlabel("confidence of the predicted class (out of fold)")
+    ax.set_ylabel("share of those predictions that are right")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=7, loc="upper left")
+    ax.set_title(f"{task}, {protocol}: reliability (dashed: perfectly calibrated)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(tdir / "reliability.png", dpi=100)
 
 
 # -- segmentation ------------------------------------------------------------------------------

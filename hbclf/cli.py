@@ -98,25 +98,35 @@ def _cell(v):
 def cmd_predict(args):
     from .heartbeat import detect
     from .io import AudioError
-    from .model_files import load_model
+    from .model_files import load_model, load_novelty
 
     pipe, card = load_model(args.model)
+    novelty = load_novelty(args.model)
     classes = [str(c) for c in card["classes"]]
     rows, failed = [], []
     for f, y, sr in _recordings(_walk(args.files), failed):
         try:  # a model's own checks (e.g. a longer minimum duration) name the file too
-            proba = pipe.predict_proba([y])[0]
+            if novelty is None:
+                proba, novel = pipe.predict_proba([y])[0], False
+            else:  # the classifier's input, once: for the class and for the novelty
+                z = pipe[:-1].transform([y])
+                proba, novel = pipe[-1].predict_proba(z)[0], bool(novelty.is_novel(z)[0])
         except AudioError as exc:
             _err(f"{f}: {exc.reason}")
             failed.append(f)
             continue
         beats = detect(y, sr)
-        label = classes[int(proba.argmax())]
+        # a flat envelope (a tone, a hum) holds no heart sound, whatever the classifier says
+        silent_heart = (beats.reason or "").startswith("no heart sounds")
+        label = ("uncertain" if novel else "artifact" if silent_heart
+                 else classes[int(proba.argmax())])
         flag = ""
-        if label == "artifact":
+        if novel:
+            flag = "unlike every recording the model was trained on: no class is trustworthy"
+        elif label == "artifact":
             flag = "looks like an artifact: record again"
-        elif not beats.detected:
-            flag = f"heartbeat not detected ({beats.reason})"
+        if not beats.detected:
+            flag = "; ".join(filter(None, [flag, f"heartbeat not detected ({beats.reason})"]))
         rows.append({"file": str(f), "prediction": label,
                      **{f"p_{c}": round(float(p), 4) for c, p in zip(classes, proba)},
                      "heart_rate": None if beats.heart_rate is None

@@ -7,6 +7,9 @@ A model is a folder:
   SHA-256 of every other file;
 * ``pipeline.skops``: the scikit-learn part, in skops' format, which
   rebuilds objects from a declared list of types and never unpickles;
+* ``novelty.npz`` (numbers only, read with ``allow_pickle=False``): how far a
+  recording's features may lie from the training recordings' before a
+  prediction is "uncertain" (:class:`Novelty`);
 * for a network, the files its estimator writes and reads itself
   (:meth:`hbclf.neural.CNNClassifier.save_network`): ``network.keras``
   (Keras' native format, loaded with ``safe_mode=True``) and
@@ -29,8 +32,12 @@ import platform
 import time
 from pathlib import Path
 
+import numpy as np
+
 __all__ = [
     "ModelFileError",
+    "Novelty",
+    "load_novelty",
     "trusted_types",
     "default_model_path",
     "load_model",
@@ -41,6 +48,7 @@ __all__ = [
 
 CARD, PIPELINE, NETWORK, NETWORK_META = "card.json", "pipeline.skops", "network.keras", \
     "network.json"
+NOVELTY = "novelty.npz"
 FORMAT = "hbclf-model/1"
 
 #: scikit-learn internals a fitted model holds that skops does not trust by default.
@@ -97,6 +105,84 @@ def read_card(path):
     return card
 
 
+class Novelty:
+    """How unlike the training recordings a recording is: a squared Mahalanobis distance.
+
+    Measured in the space the classifier reads (the features after every step
+    but the classifier: imputed and standardised), with the Ledoit-Wolf
+    covariance of the training recordings. ``threshold`` is the 99th
+    percentile of the distances of training recordings *held out* of the
+    fit (grouped folds), so about 1 % of recordings like the training ones
+    exceed it; a periodic pulse train exceeds it a million-fold.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> nov = Novelty().fit(rng.standard_normal((200, 3)), threshold=20.0)
+    >>> nov.is_novel(np.array([[0.1, 0.0, -0.2], [30.0, 0.0, 0.0]])).tolist()
+    [False, True]
+    """
+
+    def fit(self, Z, *, threshold=None):
+        """Estimate the location and covariance of ``Z`` (rows: training recordings)."""
+        from sklearn.covariance import LedoitWolf
+
+        cov = LedoitWolf().fit(np.asarray(Z, dtype=float))
+        self.location_, self.precision_ = cov.location_, cov.precision_
+        self.threshold_ = np.inf if threshold is None else float(threshold)
+        return self
+
+    def distance(self, Z):
+        """Squared Mahalanobis distance of each row of ``Z``."""
+        d = np.asarray(Z, dtype=float) - self.location_
+        return np.einsum("ij,jk,ik->i", d, self.precision_, d)
+
+    def is_novel(self, Z):
+        """Rows farther than the threshold."""
+        return self.distance(Z) > self.threshold_
+
+    def save(self, path):
+        """Write as ``.npz`` (arrays only)."""
+        np.savez(path, location=self.location_, precision=self.precision_,
+                 threshold=np.array(self.threshold_))
+
+    @classmethod
+    def load(cls, path):
+        """Read a file written by :meth:`save` (never unpickles)."""
+        with np.load(path, allow_pickle=False) as f:
+            nov = cls()
+            nov.location_, nov.precision_ = f["location"], f["precision"]
+            nov.threshold_ = float(f["threshold"])
+        return nov
+
+
+def _novelty_threshold(head, F, fold, quantile=0.99):
+    """The ``quantile`` of held-out training recordings' distances (grouped folds)."""
+    from sklearn.base import clone
+
+    prep = head[:-1]
+    held_out = []
+    for k in np.unique(fold):
+        fit, test = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
+        p = clone(prep).fit(_rows(F, fit))
+        nov = Novelty().fit(p.transform(_rows(F, fit)))
+        held_out.append(nov.distance(p.transform(_rows(F, test))))
+    return float(np.quantile(np.concatenate(held_out), quantile))
+
+
+def _rows(F, idx):
+    return F[idx] if hasattr(F, "shape") else [F[i] for i in idx]
+
+
+def load_novelty(path=None):
+    """The :class:`Novelty` of a model folder, or None if it has none (networks, older models)."""
+    path = Path(default_model_path() if path is None else path)
+    card = read_card(path)
+    _check_files(path, card)
+    return Novelty.load(path / NOVELTY) if NOVELTY in card["files"] else None
+
+
 def _versions():
     import importlib.metadata as md
 
@@ -110,7 +196,7 @@ def _versions():
     return out
 
 
-def save_model(pipe, path, *, card=None):
+def save_model(pipe, path, *, card=None, novelty=None):
     """Write a fitted Pipeline as a safe model folder.
 
     Parameters
@@ -121,6 +207,8 @@ def save_model(pipe, path, *, card=None):
         Folder to create (replaced if it holds a model).
     card : dict, optional
         Extra card entries (task, scores, training data, ...).
+    novelty : Novelty, optional
+        Fitted on the features the classifier reads; saved beside the pipeline.
 
     Returns
     -------
@@ -131,7 +219,7 @@ def save_model(pipe, path, *, card=None):
 
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    for stale in (PIPELINE, NETWORK, NETWORK_META):
+    for stale in (PIPELINE, NETWORK, NETWORK_META, NOVELTY):
         (path / stale).unlink(missing_ok=True)
     last = pipe.steps[-1][1]
     files = {}
@@ -144,6 +232,9 @@ def save_model(pipe, path, *, card=None):
         sio.dump(pipe, path / PIPELINE)
         classes = [str(c) for c in pipe.classes_]
     files[PIPELINE] = None
+    if novelty is not None:
+        novelty.save(path / NOVELTY)
+        files[NOVELTY] = None
     full = {
         "format": FORMAT,
         "created": time.strftime("%Y-%m-%d"),
@@ -163,7 +254,7 @@ def _check_files(path, card):
         raise ModelFileError(f"{path}: the card lists no model files")
     for name, digest in listed.items():
         f = path / name
-        if name not in (PIPELINE, NETWORK, NETWORK_META) or not f.is_file():
+        if name not in (PIPELINE, NETWORK, NETWORK_META, NOVELTY) or not f.is_file():
             raise ModelFileError(f"{path}: model file {name} is missing or unexpected")
         if _sha256(f) != digest:
             raise ModelFileError(f"{f}: does not match the checksum in its card (tampered?)")
@@ -258,7 +349,6 @@ def train(task="all", model="logreg_rhythm", out=None, *, cv=5, seed=0, data_hom
     dict
         The card.
     """
-    import numpy as np
     from sklearn.base import clone
     from sklearn.model_selection import StratifiedGroupKFold
     from sklearn.pipeline import Pipeline
@@ -292,7 +382,11 @@ def train(task="all", model="logreg_rhythm", out=None, *, cv=5, seed=0, data_hom
                       .split(np.zeros(len(y)), y, groups))
         head.steps[-1] = (head.steps[-1][0], CalibratedClassifierCV(head.steps[-1][1],
                                                                     cv=splits))
+    # "uncertain": farther from the training recordings than 99 % of held-out ones
+    tabular = hasattr(F, "ndim") and F.ndim == 2 and len(head.steps) > 1
+    threshold = _novelty_threshold(head, F, fold) if tabular else None
     head.fit(F, y)
+    novelty = Novelty().fit(head[:-1].transform(F), threshold=threshold) if tabular else None
     pipe = Pipeline((featurizer.steps if featurizer is not None else []) + head.steps)
     counts = {str(k): int(v) for k, v in zip(*np.unique(y, return_counts=True))}
     preprocessing = {"audio": f"hbclf.io.load_audio(path, sr={data.sr}, mono=True)"}
@@ -319,7 +413,13 @@ def train(task="all", model="logreg_rhythm", out=None, *, cv=5, seed=0, data_hom
                          f"random_state={seed}) on the task's groups; scores are means over "
                          "folds of out-of-fold predictions",
                "scores": scores},
+        **({"novelty": {
+            "file": NOVELTY, "threshold": round(threshold, 2), "quantile": 0.99,
+            "measure": "squared Mahalanobis distance (Ledoit-Wolf covariance of the training "
+                       "recordings) of the features the classifier reads; the threshold is the "
+                       "0.99 quantile of training recordings held out by the CV folds above; "
+                       "farther: the prediction is 'uncertain'"}} if tabular else {}),
         "training_seconds": round(time.perf_counter() - t0, 1),
         "command": f"hbclf train --task {task} --model {model} --out <dir>",
     }
-    return save_model(pipe, out, card=card)
+    return save_model(pipe, out, card=card, novelty=novelty)

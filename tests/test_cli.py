@@ -14,6 +14,7 @@ from hbclf.model_files import (
     ModelFileError,
     default_model_path,
     load_model,
+    load_novelty,
     read_card,
     save_model,
     train,
@@ -47,6 +48,48 @@ def test_predict_the_shipped_examples_with_the_shipped_model():
     table = hbclf("predict", EXAMPLES / "Aunlabelledtest__201101051105.wav")
     assert table.returncode == 0 and table.stdout.splitlines()[0].startswith("file")
     assert "TF_LOADED" not in table.stderr  # a scikit-learn model needs no TensorFlow
+
+
+def test_what_is_no_heart_sound_is_not_given_a_heart_class(tmp_path):
+    """A periodic pulse train is "uncertain" (unlike the training data); a tone and white noise
+    are artifacts; a real recording keeps the classifier's answer."""
+    sr = 4000
+    t = np.arange(8 * sr) / sr
+    pulse = np.zeros_like(t)
+    for c in np.arange(0.2, 8, 0.8):  # 75 per minute, 0.1 s bursts of 60 Hz
+        on = (t >= c) & (t < c + 0.1)
+        pulse[on] = np.sin(2 * np.pi * 60 * t[on])
+    sounds = {"pulse": 0.5 * pulse, "tone": 0.5 * np.sin(2 * np.pi * 100 * t),
+              "noise": 0.1 * np.random.default_rng(0).standard_normal(len(t))}
+    for name, y in sounds.items():
+        sf.write(tmp_path / f"{name}.wav", y, sr)
+    r = hbclf("predict", *(tmp_path / f"{n}.wav" for n in sounds),
+              EXAMPLES / "Aunlabelledtest__201101051105.wav", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    rows = {Path(row["file"]).stem: row for row in json.loads(r.stdout)["results"]}
+    assert rows["pulse"]["prediction"] == "uncertain"
+    assert "unlike every recording" in rows["pulse"]["quality"]
+    assert rows["tone"]["prediction"] == rows["noise"]["prediction"] == "artifact"
+    assert rows["Aunlabelledtest__201101051105"]["prediction"] in read_card(
+        default_model_path())["classes"]
+
+
+def test_novelty_threshold_is_held_out_and_the_file_is_checked(tmp_path):
+    import shutil
+
+    card = read_card(default_model_path())
+    assert card["novelty"]["quantile"] == 0.99 and "novelty.npz" in card["files"]
+    novelty = load_novelty()
+    assert novelty.threshold_ == pytest.approx(card["novelty"]["threshold"], abs=0.01)
+    pipe, _ = load_model()
+    z = pipe[:-1].transform(load_pascal("all").filenames)
+    flagged = novelty.is_novel(z).mean()
+    assert flagged < 0.01  # in-sample: closer than held-out recordings
+    copy = tmp_path / "m"
+    shutil.copytree(default_model_path(), copy)
+    (copy / "novelty.npz").write_bytes((copy / "novelty.npz").read_bytes()[:-8] + b"00000000")
+    with pytest.raises(ModelFileError, match="checksum"):
+        load_novelty(copy)
 
 
 def test_bad_files_are_named_and_the_rest_is_processed(tmp_path):

@@ -25,7 +25,8 @@ def test_quick_run_writes_every_table_and_resumes(tmp_path, capsys):
     assert run.main(["--quick", "--task", "a", "--out", str(out), "--quiet"]) == 0
     tdir = out / "a" / Q
     for name in ["summary.csv", "summary.md", "folds_scores.csv", "oof_predictions.csv",
-                 "folds.csv", "comparison.png", "confusion_cnn.png", "confusion_logreg.png"]:
+                 "folds.csv", "comparison.png", "confusion_cnn.png", "confusion_logreg.png",
+                 "reliability.png"]:
         assert (tdir / name).is_file(), name
     summary = pd.read_csv(tdir / "summary.csv", index_col=0)
     assert list(summary.index) == ["dummy", "logreg", "svm", "cnn"]
