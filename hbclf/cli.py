@@ -213,6 +213,9 @@ def cmd_info(args):
         s = cv.get("scores", {})
         print(f"scores     {cv.get('protocol')}: {cv.get('scheme')}")
         print("           " + ", ".join(f"{k} {v:.3f}" for k, v in s.items()))
+    novelty = card.get("novelty")
+    if novelty:
+        print(f"uncertain  beyond novelty {novelty['threshold']}: {novelty['measure']}")
     print("versions   " + ", ".join(f"{k} {v}" for k, v in card.get("versions", {}).items()))
     return EXIT_OK
 
