@@ -2,7 +2,7 @@
 
 >>> from hbclf.discovery import all_estimators
 >>> [name for name, _ in all_estimators(type_filter="transformer")][:3]
-['AudioReader', 'FixedLength', 'LogMel']
+['AudioReader', 'CycleFeatures', 'FixedLength']
 
 Adding a transformer to :mod:`hbclf.features` (and to its ``__all__``) is all
 it takes for it to be found here, allowed in model files

@@ -28,7 +28,9 @@ class Heartbeats:
     s1, s2 : ndarray of float
         Times (s) of each first and second heart sound.
     heart_rate : float or None
-        Beats per minute (the decoded cycle), None when no rhythm was found.
+        Beats per minute, None when no rhythm was found: the autocorrelation's
+        cycle that decoded best, or the decoded beats' rate where they differ
+        from it by over 10%.
     intervals : ndarray
         Beat-to-beat (S1 to next S1) intervals, s.
     systole, diastole : ndarray
@@ -337,10 +339,13 @@ def detect(y, sr, *, segmenter=None):
         return _none("fewer than two S1 sounds found", quality, env)
     systole = np.array([s2[s2 > a][0] - a for a in s1 if np.any(s2 > a)])
     diastole = np.array([s1[s1 > b][0] - b for b in s2 if np.any(s1 > b)])
-    # the rate of the decoded beats (a candidate cycle is only the duration model's prior):
-    # the mean of the S1-S1 intervals within 25% of their median (beyond: ectopic or missed beats)
+    # the rate: the winning candidate cycle (the autocorrelation of the whole envelope, steadier
+    # than a few intervals), unless the decoded beats disagree by over 10% (the duration model
+    # let them move): then the mean of the S1-S1 intervals within 25% of their median
     rr = np.diff(s1)
-    typical = rr[np.abs(rr - np.median(rr)) <= 0.25 * np.median(rr)]
-    return Heartbeats(s1=s1, s2=s2, heart_rate=60.0 / float(typical.mean()),
+    decoded = float(rr[np.abs(rr - np.median(rr)) <= 0.25 * np.median(rr)].mean())
+    cycle = float(np.median(cycles))
+    cycle = cycle if abs(decoded - cycle) <= 0.1 * cycle else decoded
+    return Heartbeats(s1=s1, s2=s2, heart_rate=60.0 / cycle,
                       intervals=np.diff(s1), systole=systole, diastole=diastole,
                       quality=quality, envelope=env, states=states)
