@@ -83,7 +83,8 @@ DIGEST_DATA = ("pretrained/segmenter.json",)
 def code_digest():
     """SHA-256 of the code that loads data, computes features, fits and scores models.
 
-    All of ``hbclf`` but :data:`NOT_IN_DIGEST`, and :data:`DIGEST_DATA`. This harness's own code only
+    All of ``hbclf`` but :data:`NOT_IN_DIGEST`, and :data:`DIGEST_DATA`. This harness's own
+    code only
     arranges folds and renders tables, which are re-rendered on every run.
     """
     import hbclf
@@ -298,13 +299,15 @@ def _reliability(task, protocol, records, y, order, tdir, bins=10):
     """Reliability diagram of the out-of-fold probabilities: confidence of the top class
     against how often it is right, one line per model that gives probabilities (the SVMs
     give decision values and are left out); the legend carries the expected calibration error."""
+    from matplotlib import colormaps
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(5.5, 5))
     ax = fig.subplots()
     ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
     edges = np.linspace(0, 1, bins + 1)
-    for m in order:
+    colours = colormaps["tab20"]  # more models than the default cycle's ten colours
+    for i, m in enumerate(order):
         pred, scores, classes = _oof(records, m, len(y))
         done = ~np.isnan(scores).any(axis=1)
         if not done.any() or scores[done].min() < 0 or not np.allclose(
@@ -320,7 +323,8 @@ def _reliability(task, protocol, records, y, order, tdir, bins=10):
                 xs.append(conf[sel].mean())
                 ys.append(right[sel].mean())
                 ece += sel.mean() * abs(conf[sel].mean() - right[sel].mean())
-        ax.plot(xs, ys, marker="o", ms=3, lw=1, label=f"{m} (ECE {ece:.2f})")
+        ax.plot(xs, ys, marker="o", ms=3, lw=1, color=colours(i % 20),
+                label=f"{m} (ECE {ece:.2f})")
     ax.set_xlabel("confidence of the predicted class (out of fold)")
     ax.set_ylabel("share of those predictions that are right")
     ax.set_xlim(0, 1)
@@ -433,7 +437,8 @@ def run_segmentation(out, data_home=None):
               f"(their sounds count as misses). Heart-rate error on the others: "
               f"{per.loc[detected, 'heart_rate_error'].mean():.1f} bpm mean, "
               f"{per.loc[detected, 'heart_rate_error'].median():.1f} bpm median; "
-              f"{int(((per['s1_100ms_f1'] >= 0.95) & (per['s2_100ms_f1'] >= 0.95)).sum())} of {len(per)} "
+              f"{int(((per['s1_100ms_f1'] >= 0.95) & (per['s2_100ms_f1'] >= 0.95)).sum())} "
+              f"of {len(per)} "
               "recordings at S1 and S2 F1 ≥ 0.95 (±100 ms). Only detections within the "
               "annotated stretch (± the tolerance) are scored."]
     atomic_write(tdir / "summary.csv", pd.DataFrame(summary).to_csv(index=False,
