@@ -84,8 +84,7 @@ def code_digest():
     """SHA-256 of the code that loads data, computes features, fits and scores models.
 
     All of ``hbclf`` but :data:`NOT_IN_DIGEST`, and :data:`DIGEST_DATA`. This harness's own
-    code only
-    arranges folds and renders tables, which are re-rendered on every run.
+    code only arranges folds and renders tables, which are re-rendered on every run.
     """
     import hbclf
 
