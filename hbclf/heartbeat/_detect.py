@@ -1,4 +1,4 @@
-"""S1/S2 detection: envelopes, candidate cycles, learned-emission HSMM, blocks for long recordings."""
+"""S1/S2 detection: envelopes, candidate cycles, learned-emission HSMM, long ones in blocks."""
 
 from __future__ import annotations
 
@@ -221,7 +221,7 @@ def _segment_block(y, sr, segmenter):
 
 
 def _blocks(n_samples, sr):
-    """(start, end, keep_from, keep_to) sample bounds of overlapping blocks covering a recording."""
+    """(start, end, keep_from, keep_to) sample bounds of overlapping blocks over a recording."""
     if n_samples <= (BLOCK + OVERLAP) * sr:
         return [(0, n_samples, 0, n_samples)]
     step = int(BLOCK * sr)
@@ -237,7 +237,7 @@ def _blocks(n_samples, sr):
     return out
 
 
-_CHUNK = 1 << 20  # samples: checks of a long recording go chunk by chunk (no full-size temporaries)
+_CHUNK = 1 << 20  # samples: a long recording is checked chunk by chunk (no full-size copies)
 
 
 def _all_finite(y):

@@ -19,7 +19,8 @@ from ._hsmm import S1_DURATION, S2_DURATION
 __all__ = ["STATES", "state_labels"]
 
 STATES = ("S1", "systole", "S2", "diastole")
-#: The shipped model: :func:`~hbclf.heartbeat.train_default_segmenter` (the 21 annotated set A recordings).
+#: The shipped model: :func:`~hbclf.heartbeat.train_default_segmenter` (21 annotated set A
+#: recordings).
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "pretrained" / "segmenter.json"
 FORMAT = "hbclf-segmenter/1"
 # S2 follows S1 within this (s) in one annotated cycle; S1 follows S2 within this on to the next.

@@ -7,7 +7,7 @@ import numpy as np
 __all__ = ["ENV_RATE", "ENVELOPES", "WORK_RATE", "envelope", "frame_envelopes"]
 
 ENV_RATE = 50  # Hz, the frame rate of envelopes and states (Springer's)
-WORK_RATE = 1000  # Hz: every recording is resampled to this first, so any input rate gives the same frames
+WORK_RATE = 1000  # Hz: every recording is resampled to it first: any input rate, the same frames
 BAND = (25.0, 400.0)  # Hz, heart sounds (Springer's band-pass)
 #: The envelopes, in column order: Springer's homomorphic and Hilbert envelopes and, in place of
 #: his wavelet and power-spectral-density envelopes, the log energy in three sub-bands (S1 is
@@ -61,8 +61,8 @@ def frame_envelopes(y, sr, *, standardise=True):
     Returns
     -------
     ndarray of shape (n_frames, 5)
-        Columns named by :data:`ENVELOPES`; each has zero mean and unit
-        variance over the recording (so loudness and gain do not matter).
+        Columns named by :data:`ENVELOPES`; standardised, each has zero mean
+        and unit variance over the recording (so loudness and gain do not matter).
 
     Examples
     --------

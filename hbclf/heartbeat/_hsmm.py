@@ -1,4 +1,4 @@
-"""Four-state hidden semi-Markov model of the heart cycle, decoded with an explicit-duration Viterbi.
+"""Four-state hidden semi-Markov model of the heart cycle; explicit-duration Viterbi decoding.
 
 States: 0 S1, 1 systole, 2 S2, 3 diastole, always in that order. Durations are
 Gaussian (Springer et al. 2016): S1 122 +/- 22 ms, S2 94 +/- 22 ms, systole and

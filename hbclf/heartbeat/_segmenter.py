@@ -7,7 +7,15 @@ from functools import lru_cache
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ._emission import DEFAULT_PATH, STATES, _design, log_emission, read_model, state_labels, write_model
+from ._emission import (
+    DEFAULT_PATH,
+    STATES,
+    _design,
+    log_emission,
+    read_model,
+    state_labels,
+    write_model,
+)
 from ._envelopes import frame_envelopes
 from ._hsmm import N_STATES
 
@@ -142,9 +150,10 @@ def _waveform(item):
 
 
 def annotated_recordings(*, data_home=None):
-    """The 21 annotated set A recordings as ``(recordings, annotations, ids)`` for :meth:`Segmenter.fit`.
+    """The 21 annotated set A recordings, ``(recordings, annotations, ids)`` to fit a Segmenter.
 
-    ``recordings`` are ``(waveform, sr)`` tuples at the native 44.1 kHz,
+    ``recordings`` are ``(waveform, sr)`` tuples at the copy's own rate (the
+    originals' 44.1 kHz, or 4 kHz for the embedded copy, which trained the shipped model),
     ``annotations`` ``{"s1": times, "s2": times}`` dicts (s), ``ids`` the
     recording ids; ``data_home`` as in :func:`hbclf.datasets.load_pascal_timing`.
     """
@@ -161,7 +170,7 @@ def annotated_recordings(*, data_home=None):
 
 
 def train_default_segmenter(*, data_home=None):
-    """Train the shipped segmenter again: a default :class:`Segmenter` on all 21 annotated recordings.
+    """The shipped segmenter, trained again: a default :class:`Segmenter` on all 21 recordings.
 
     ``train_default_segmenter().save("hbclf/pretrained/segmenter.json")``
     regenerates the shipped file (a test checks that it does).
