@@ -162,26 +162,23 @@ def _novelty_threshold(head, F, fold, quantile=0.99):
     """The ``quantile`` of held-out training recordings' distances (grouped folds)."""
     from sklearn.base import clone
 
-    prep = head[:-1]
     held_out = []
     for k in np.unique(fold):
-        fit, test = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
-        p = clone(prep).fit(_rows(F, fit))
-        nov = Novelty().fit(p.transform(_rows(F, fit)))
-        held_out.append(nov.distance(p.transform(_rows(F, test))))
+        fit, test = fold != k, fold == k
+        prep = clone(head[:-1]).fit(F[fit])
+        nov = Novelty().fit(prep.transform(F[fit]))
+        held_out.append(nov.distance(prep.transform(F[test])))
     return float(np.quantile(np.concatenate(held_out), quantile))
-
-
-def _rows(F, idx):
-    return F[idx] if hasattr(F, "shape") else [F[i] for i in idx]
 
 
 def load_novelty(path=None):
     """The :class:`Novelty` of a model folder, or None if it has none (networks, older models)."""
     path = Path(default_model_path() if path is None else path)
-    card = read_card(path)
-    _check_files(path, card)
-    return Novelty.load(path / NOVELTY) if NOVELTY in card["files"] else None
+    digest = read_card(path).get("files", {}).get(NOVELTY)
+    if digest is None:
+        return None
+    _check_file(path, NOVELTY, digest)  # only this file: load_model checks the others
+    return Novelty.load(path / NOVELTY)
 
 
 def _versions():
@@ -254,11 +251,15 @@ def _check_files(path, card):
     if not isinstance(listed, dict) or PIPELINE not in listed:
         raise ModelFileError(f"{path}: the card lists no model files")
     for name, digest in listed.items():
-        f = path / name
-        if name not in (PIPELINE, NETWORK, NETWORK_META, NOVELTY) or not f.is_file():
-            raise ModelFileError(f"{path}: model file {name} is missing or unexpected")
-        if _sha256(f) != digest:
-            raise ModelFileError(f"{f}: does not match the checksum in its card (tampered?)")
+        _check_file(path, name, digest)
+
+
+def _check_file(path, name, digest):
+    f = path / name
+    if name not in (PIPELINE, NETWORK, NETWORK_META, NOVELTY) or not f.is_file():
+        raise ModelFileError(f"{path}: model file {name} is missing or unexpected")
+    if _sha256(f) != digest:
+        raise ModelFileError(f"{f}: does not match the checksum in its card (tampered?)")
 
 
 def _load_skops(f):
