@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._envelopes import ENV_RATE, WORK_RATE, frame_envelopes
+from ._envelopes import ENV_RATE, WORK_RATE, _standardise_columns, frame_envelopes
 from ._hsmm import decode, expected_systole
 
 __all__ = ["Heartbeats", "detect"]
@@ -91,6 +91,13 @@ def _autocorrelation(x):
     return ac / (ac[0] + 1e-12)
 
 
+def _vertex(x, k):
+    """Offset (-0.5 to 0.5 samples) of the vertex of the parabola through ``x[k-1:k+2]``."""
+    a, b, c = x[k - 1], x[k], x[k + 1]
+    curve = a - 2 * b + c
+    return float(np.clip(0.5 * (a - c) / curve, -0.5, 0.5)) if curve < 0 else 0.0
+
+
 def _candidates(ac):
     """Candidate cycles (s) and the autocorrelation at each, strongest first.
 
@@ -117,12 +124,7 @@ def _candidates(ac):
         near = peaks[np.abs(peaks - target) <= max(0.1 * target, 1.5)]
         if len(near) and not any(k in keep for k in near):
             keep.append(near[np.argmax(ac[near])])
-    out = []
-    for k in keep:
-        a, b, c = ac[k - 1], ac[k], ac[k + 1]
-        shift = 0.5 * (a - c) / (a - 2 * b + c) if (a - 2 * b + c) < 0 else 0.0
-        out.append(((k + float(np.clip(shift, -0.5, 0.5))) / ENV_RATE, float(max(ac[k], 0.0))))
-    return out
+    return [((k + _vertex(ac, k)) / ENV_RATE, float(max(ac[k], 0.0))) for k in keep]
 
 
 def _sound_times(env, labels, state):
@@ -142,11 +144,7 @@ def _sound_times(env, labels, state):
         peak = a + int(np.argmax(env[a:b]))
         if (peak == 0 and a == 0) or (peak == len(env) - 1 and b == len(env)):
             continue
-        shift = 0.0
-        if 0 < peak < len(env) - 1:
-            left, mid, right = env[peak - 1], env[peak], env[peak + 1]
-            curve = left - 2 * mid + right
-            shift = float(np.clip(0.5 * (left - right) / curve, -0.5, 0.5)) if curve < 0 else 0.0
+        shift = _vertex(env, peak) if 0 < peak < len(env) - 1 else 0.0
         times.append((peak + 0.5 + shift) / ENV_RATE)
     return np.array(times)
 
@@ -187,23 +185,23 @@ class _Block:
 def _segment_block(y, sr, segmenter):
     """Beats of one stretch of audio (at most a minute or so)."""
     raw = frame_envelopes(y, sr, standardise=False)
-    env = (raw - raw.mean(axis=0)) / (raw.std(axis=0) + 1e-12)
+    env = _standardise_columns(raw)
     homomorphic = env[:, 0]
-    n = len(env)
-    unknown = np.full(n, -1)
-    seconds = n / ENV_RATE
+    seconds = len(env) / ENV_RATE
+
+    def nothing(reason, quality=0.0):
+        return _Block(np.empty(0), np.empty(0), None, quality, reason, homomorphic,
+                      np.full(len(env), -1))
+
     modulation = _modulation(raw[:, 0])
     if modulation < MIN_MODULATION:
-        return _Block(np.empty(0), np.empty(0), None, 0.0, "no heart sounds (flat envelope)",
-                      homomorphic, unknown)
+        return nothing("no heart sounds (flat envelope)")
     candidates = _candidates(_autocorrelation(homomorphic))
     if not candidates:
-        return _Block(np.empty(0), np.empty(0), None, 0.0,
-                      f"too short for two beats ({seconds:.2f} s)", homomorphic, unknown)
+        return nothing(f"too short for two beats ({seconds:.2f} s)")
     quality = max(q for _, q in candidates)
     if quality < _noise_level(seconds, modulation):
-        return _Block(np.empty(0), np.empty(0), None, quality,
-                      f"no heart rhythm found (periodicity {quality:.2f})", homomorphic, unknown)
+        return nothing(f"no heart rhythm found (periodicity {quality:.2f})", quality)
     log_emission = segmenter.log_emission(env)
     best = None
     for cycle, periodicity in candidates:
@@ -213,8 +211,7 @@ def _segment_block(y, sr, segmenter):
         if best is None or log_likelihood > best[0]:
             best = (log_likelihood, cycle, periodicity, labels)
     if best is None:
-        return _Block(np.empty(0), np.empty(0), None, quality,
-                      f"too short for two beats ({seconds:.2f} s)", homomorphic, unknown)
+        return nothing(f"too short for two beats ({seconds:.2f} s)", quality)
     _, cycle, periodicity, labels = best
     return _Block(_sound_times(homomorphic, labels, 0), _sound_times(homomorphic, labels, 2),
                   cycle, periodicity, None, homomorphic, labels)

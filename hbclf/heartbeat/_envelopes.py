@@ -41,8 +41,9 @@ def _magnitude(x):
     return np.abs(hilbert(x, next_fast_len(n))[:n])
 
 
-def _standardise(a):
-    return (a - a.mean()) / (a.std() + 1e-12)
+def _standardise_columns(a):
+    """Each column (or a 1-D array) to zero mean and unit variance."""
+    return (a - a.mean(axis=0)) / (a.std(axis=0) + 1e-12)
 
 
 def frame_envelopes(y, sr, *, standardise=True):
@@ -84,7 +85,7 @@ def frame_envelopes(y, sr, *, standardise=True):
         sub = sosfiltfilt(butter(2, (lo, hi), btype="bandpass", fs=WORK_RATE, output="sos"), x)
         cols.append(np.log(_lowpass_decimate(_magnitude(sub), 20.0).clip(min=0) + floor))
     out = np.column_stack([c[:n] for c in cols])
-    return np.apply_along_axis(_standardise, 0, out) if standardise else out
+    return _standardise_columns(out) if standardise else out
 
 
 def envelope(y, sr):
