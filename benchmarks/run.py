@@ -119,9 +119,11 @@ def extract(featurizer, files, cache_dir, code):
 
 
 def models_for(task, data, models):
-    """The models that make sense on a task: the origin baseline only where origins differ."""
+    """The models that make sense on a task: the origin baseline only where origins differ,
+    networks only where the task says so (:attr:`hbclf.tasks.Task.networks`)."""
     single_origin = len(set(data.origin)) < 2
-    return [m for m in models if not (m == "origin" and single_origin)]
+    skip = set() if tasks.get(task).networks else set(pipelines.networks())
+    return [m for m in models if not (m == "origin" and single_origin) and m not in skip]
 
 
 # -- one fold ---------------------------------------------------------------------------------
@@ -654,7 +656,7 @@ def run_task(task, args, models, out, config, code, backend, timings):
                   f"{tables[(task, protocol)]}")
     per_origin = pd.concat(origin_rows, ignore_index=True)
     if len(per_origin):
-        name = "database" if t.dataset == "physionet" else "set"
+        name = "set" if t.dataset == "pascal" else "database"
         keep = ["protocol", "model", "origin", *(
             ("macc", "sensitivity", "specificity", "roc_auc") if t.binary
             else ("balanced_accuracy", "macro_f1")), "n"]
@@ -684,7 +686,7 @@ def main(argv=None):
                     for key in [k for k in tables if k[0] == "segmentation"]:
                         print(f"\n== task segmentation {key[1]}\n\n{tables[key]}")
                 continue
-            if tasks.get(task).dataset == "physionet" and args.physionet_home is None:
+            if tasks.get(task).needs_physionet and args.physionet_home is None:
                 print(f"note: task {task} skipped: no PhysioNet 2016 copy (pass "
                       "--physionet-home or set HBCLF_PHYSIONET)", file=sys.stderr)
                 continue

@@ -241,3 +241,20 @@ def test_cycle_features_of_noise_are_missing_not_made_up():
 
     y, _ = synthetic_pcg(heart_rate=70, seconds=8, sr=1000, seed=0)
     assert np.isfinite(CycleFeatures(sr=1000).fit().transform([y])).all()
+
+
+@pytest.mark.parametrize("Extractor", [MFCC, LogMel])
+def test_per_recording_normalisation_cancels_the_gain(set_a, Extractor):
+    """Cepstral mean normalisation: a gain (a constant on every log-spectral frame) is gone;
+    mean-and-variance normalisation leaves each row with mean 0 and deviation 1."""
+    y, _ = librosa.load(set_a.filenames[0], sr=4000)
+    plain = Extractor(normalize="mean").fit_transform([y, 8.0 * y])
+    np.testing.assert_allclose(plain[0], plain[1], atol=1e-3)
+    np.testing.assert_allclose(plain[0].mean(axis=1), 0.0, atol=1e-3)
+    raw = Extractor().fit_transform([y, 8.0 * y])
+    assert np.abs(raw[0] - raw[1]).max() > 1.0  # without it the gain shows
+    mv = Extractor(normalize="meanvar", deltas=1).fit_transform([y])[0]
+    rows = mv.shape[0] // 2  # deltas are taken after the normalisation
+    np.testing.assert_allclose(mv[:rows].std(axis=1), 1.0, atol=1e-3)
+    with pytest.raises(ValueError, match="normalize must be"):
+        Extractor(normalize="cmvn").fit([y])

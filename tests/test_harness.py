@@ -223,6 +223,27 @@ def test_physionet_task_reports_both_protocols_and_every_database(tmp_path):
     assert "MAcc training-a" in summary and "MAcc mean" in summary
 
 
+def test_heart_task_holds_every_database_out_and_skips_the_networks(tmp_path):
+    """PASCAL sets A and B and each PhysioNet database are held out in turn; no group is split;
+    the networks are not run on this task (the main job's time)."""
+    home = fake_physionet(tmp_path / "physionet2016")
+    out = tmp_path / "r"
+    assert run.main(["--quick", "--task", "heart", "--models", "origin,logreg,cnn",
+                     "--physionet-home", str(home), "--out", str(out), "--quiet"]) == 0
+    lodo = pd.read_csv(out / "heart" / "lodo" / "folds.csv")
+    assert sorted(lodo["fold"].unique()) == ["set A", "set B", "training-a", "training-b",
+                                             "training-c"]
+    assert (lodo["origin"] == lodo["fold"]).all()
+    assert set(lodo["label"]) == {"normal", "abnormal"}  # PASCAL's artifacts left out
+    grouped = pd.read_csv(out / "heart" / Q / "folds.csv")
+    assert (grouped.groupby("group")["fold"].nunique() == 1).all()
+    assert grouped["group"].str.split(":").str[0].isin(["pascal", "physionet"]).all()
+    per_db = pd.read_csv(out / "heart" / "per_database.csv")
+    assert set(per_db["model"]) == {"origin", "logreg"}
+    assert {"set A", "set B", "training-a", "mean"} <= set(per_db["database"])
+    assert not (out / "runs" / "heart" / "lodo" / "cnn").exists()
+
+
 def test_dask_cluster_gives_the_same_table(tmp_path):
     distributed = pytest.importorskip("dask.distributed")
     args = ["--quick", "--task", "a", "--models", "dummy,logreg,rf", "--quiet"]
@@ -236,8 +257,10 @@ def test_dask_cluster_gives_the_same_table(tmp_path):
 
 
 def test_registry():
-    assert pipelines.names() == ["origin", "dummy", "logreg", "svm", "rf", "knn", "gb", "logreg_rhythm",
-                                 "svm_rhythm", "logreg_cycles", "et_cycles", "cnn", "rnn"]
+    assert pipelines.names() == ["origin", "dummy", "logreg", "svm", "rf", "knn", "gb", "svm_cmn",
+                                 "svm_cmvn", "logreg_rhythm", "svm_rhythm", "logreg_cycles",
+                                 "et_cycles", "cnn", "rnn"]
+    assert set(pipelines.networks()) == {"cnn", "rnn"} < set(pipelines.names())
     feats, model = pipelines.split_stateless(pipelines.make("et_cycles"))
     assert [n for n, _ in feats.steps] == ["features"]  # computed once per recording
     assert [n for n, _ in model.steps] == ["impute", "scale", "clf"]

@@ -27,6 +27,9 @@ class _Spectral(RecordingTransformerMixin, TransformerMixin, BaseEstimator):
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
         if not isinstance(self.deltas, Integral) or not 0 <= self.deltas <= 2:
             raise ValueError(f"deltas must be 0, 1 or 2, got {self.deltas!r}")
+        if self.normalize not in (None, "mean", "meanvar"):
+            raise ValueError(f"normalize must be None, 'mean' or 'meanvar', got "
+                             f"{self.normalize!r}")
 
     def _fmax(self):
         return self.sr / 2 if self.fmax is None else self.fmax
@@ -45,6 +48,24 @@ class _Spectral(RecordingTransformerMixin, TransformerMixin, BaseEstimator):
         import librosa
 
         return np.abs(librosa.stft(y, n_fft=self.n_fft, hop_length=self.hop_length)) ** 2
+
+    def _normalized(self, M):
+        """Per-recording normalisation of each row over the recording's frames.
+
+        A fixed linear filter (a stethoscope's or a phone's frequency response,
+        the skin contact, the gain) adds a constant to every frame of a log
+        spectrum and of its cepstrum: subtracting each row's mean over time
+        (cepstral mean normalisation) removes it; dividing by the row's
+        deviation too (mean and variance normalisation) also removes the
+        recording's dynamic range.
+        """
+        if self.normalize is None:
+            return M
+        M = M - M.mean(axis=1, keepdims=True)
+        if self.normalize == "meanvar":
+            std = M.std(axis=1, keepdims=True)
+            M = M / np.where(std > 1e-8, std, 1.0)
+        return M
 
     def _with_deltas(self, M):
         if self.deltas == 0:
@@ -82,7 +103,7 @@ class _Spectral(RecordingTransformerMixin, TransformerMixin, BaseEstimator):
 
     def _one(self, i, item):
         y = read_one(item, i, self.sr, self.min_duration)
-        return self._with_deltas(self._frames(y)).astype(np.float32)
+        return self._with_deltas(self._normalized(self._frames(y))).astype(np.float32)
 
     def transform(self, X):
         """One ``(n_features, n_frames)`` float32 matrix per recording.
@@ -126,6 +147,12 @@ class MFCC(_Spectral):
         Band of the mel filters. Below 25 Hz is mostly body movement.
     deltas : {0, 1, 2}, default=0
         Append first (and second) order deltas over time (width 9).
+    normalize : {None, "mean", "meanvar"}, default=None
+        Per-recording normalisation of each coefficient over the recording's
+        frames, before the deltas: ``"mean"`` subtracts its mean (cepstral
+        mean normalisation: cancels a fixed device or room response and the
+        gain), ``"meanvar"`` also divides by its deviation. ``None`` keeps
+        the coefficients as computed.
     min_duration : float, default=0.5
         Shortest accepted recording, in seconds.
     n_jobs : int, optional
@@ -140,8 +167,8 @@ class MFCC(_Spectral):
     """
 
     def __init__(self, n_mfcc=40, *, sr=4000, n_fft=256, hop_length=128, n_mels=40,
-                 fmin=25.0, fmax=None, deltas=0, min_duration=DEFAULT_MIN_DURATION,
-                 n_jobs=None):
+                 fmin=25.0, fmax=None, deltas=0, normalize=None,
+                 min_duration=DEFAULT_MIN_DURATION, n_jobs=None):
         self.n_mfcc = n_mfcc
         self.sr = sr
         self.n_fft = n_fft
@@ -150,6 +177,7 @@ class MFCC(_Spectral):
         self.fmin = fmin
         self.fmax = fmax
         self.deltas = deltas
+        self.normalize = normalize
         self.min_duration = min_duration
         self.n_jobs = n_jobs
 
@@ -176,7 +204,8 @@ class LogMel(_Spectral):
     """Log-power mel spectrogram (dB) per frame.
 
     Parameters are those of :class:`MFCC` (same defaults and reasons),
-    without ``n_mfcc``; ``top_db`` (default 80) floors the dynamic range.
+    without ``n_mfcc``; ``top_db`` (default 80) floors the dynamic range
+    (before ``normalize``).
 
     Examples
     --------
@@ -187,8 +216,8 @@ class LogMel(_Spectral):
     """
 
     def __init__(self, n_mels=40, *, sr=4000, n_fft=256, hop_length=128, fmin=25.0,
-                 fmax=None, top_db=80.0, deltas=0, min_duration=DEFAULT_MIN_DURATION,
-                 n_jobs=None):
+                 fmax=None, top_db=80.0, deltas=0, normalize=None,
+                 min_duration=DEFAULT_MIN_DURATION, n_jobs=None):
         self.n_mels = n_mels
         self.sr = sr
         self.n_fft = n_fft
@@ -197,6 +226,7 @@ class LogMel(_Spectral):
         self.fmax = fmax
         self.top_db = top_db
         self.deltas = deltas
+        self.normalize = normalize
         self.min_duration = min_duration
         self.n_jobs = n_jobs
 
@@ -224,8 +254,8 @@ class SpectralFeatures(_Spectral):
         Any of "centroid", "bandwidth", "rolloff" (85 %), "flatness",
         "contrast" (spectral contrast, 4 bands from 100 Hz: one row each plus
         the valley row), "zcr" (zero-crossing rate), "rms".
-    sr, n_fft, hop_length, deltas, min_duration, n_jobs
-        As in :class:`MFCC`.
+    sr, n_fft, hop_length, deltas, normalize, min_duration, n_jobs
+        As in :class:`MFCC` (``normalize`` acts on each feature's row).
 
     Examples
     --------
@@ -237,12 +267,13 @@ class SpectralFeatures(_Spectral):
     """
 
     def __init__(self, *, features=SPECTRAL_FEATURES, sr=4000, n_fft=256, hop_length=128,
-                 deltas=0, min_duration=DEFAULT_MIN_DURATION, n_jobs=None):
+                 deltas=0, normalize=None, min_duration=DEFAULT_MIN_DURATION, n_jobs=None):
         self.features = features
         self.sr = sr
         self.n_fft = n_fft
         self.hop_length = hop_length
         self.deltas = deltas
+        self.normalize = normalize
         self.min_duration = min_duration
         self.n_jobs = n_jobs
 
