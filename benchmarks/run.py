@@ -40,6 +40,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 
 from hbclf import __version__, pipelines, tasks
+from hbclf.calibration import reliability
 from hbclf.datasets import LayoutError, load_pascal_timing
 from hbclf.heartbeat import detect, score_detection
 from hbclf.io import AudioError, load_audio
@@ -306,7 +307,6 @@ def _reliability(task, protocol, records, y, order, tdir, bins=10):
     fig = Figure(figsize=(5.5, 5))
     ax = fig.subplots()
     ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
-    edges = np.linspace(0, 1, bins + 1)
     colours = colormaps["tab20"]  # more models than the default cycle's ten colours
     for i, m in enumerate(order):
         pred, scores, classes = _oof(records, m, len(y))
@@ -314,16 +314,7 @@ def _reliability(task, protocol, records, y, order, tdir, bins=10):
         if not done.any() or scores[done].min() < 0 or not np.allclose(
                 scores[done].sum(axis=1), 1, atol=1e-3):
             continue
-        conf = scores[done].max(axis=1)
-        right = np.asarray(classes)[scores[done].argmax(axis=1)].astype(str) == y[done]
-        which = np.clip(np.digitize(conf, edges) - 1, 0, bins - 1)
-        xs, ys, ece = [], [], 0.0
-        for b in range(bins):
-            sel = which == b
-            if sel.any():
-                xs.append(conf[sel].mean())
-                ys.append(right[sel].mean())
-                ece += sel.mean() * abs(conf[sel].mean() - right[sel].mean())
+        xs, ys, ece = reliability(y[done], scores[done], classes, bins=bins)
         ax.plot(xs, ys, marker="o", ms=3, lw=1, color=colours(i % 20),
                 label=f"{m} (ECE {ece:.2f})")
     ax.set_xlabel("confidence of the predicted class (out of fold)")

@@ -1,0 +1,158 @@
+"""Probabilities calibrated on grouped folds, and how well calibrated they are.
+
+scikit-learn's :class:`~sklearn.calibration.CalibratedClassifierCV` fits its
+calibration maps on folds that split the training recordings at random: a
+patient's or a sitting's recordings then sit on both sides, the classifier
+has seen the calibration data's twins and the maps learn a confidence that
+does not hold on a new patient. :class:`GroupedCalibration` takes the groups
+in ``fit`` and calibrates on ``StratifiedGroupKFold`` folds instead; in a
+Pipeline pass them as ``<step>__groups`` (the harness and
+:func:`hbclf.model_files.train` do).
+
+>>> import numpy as np
+>>> from sklearn.linear_model import LogisticRegression
+>>> rng = np.random.RandomState(0)
+>>> X, y = rng.normal(size=(60, 3)), np.array(["normal", "abnormal"] * 30)
+>>> groups = np.repeat(np.arange(20), 3)  # three recordings per patient
+>>> clf = GroupedCalibration(LogisticRegression(), n_splits=3).fit(X, y, groups=groups)
+>>> clf.predict_proba(X).shape, [str(c) for c in clf.classes_]
+((60, 2), ['abnormal', 'normal'])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+__all__ = ["GroupedCalibration", "reliability"]
+
+
+class GroupedCalibration(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
+    """A classifier whose probabilities are calibrated on folds that keep groups whole.
+
+    Parameters
+    ----------
+    estimator : classifier, default=None
+        The classifier to calibrate (``None``: logistic regression).
+    method : {"sigmoid", "isotonic"}, default="sigmoid"
+        Platt scaling (few parameters: right for a few hundred recordings) or
+        isotonic regression.
+    n_splits : int, default=5
+        Grouped folds; each fits a copy of ``estimator`` on the others and a
+        calibration map on it; predictions average the copies (scikit-learn's
+        ``ensemble=True``).
+    random_state : int, optional
+        Shuffling of the folds.
+
+    Attributes
+    ----------
+    calibrated_ : CalibratedClassifierCV
+        Fitted on the grouped folds.
+    classes_ : ndarray
+    n_features_in_ : int
+    """
+
+    def __init__(self, estimator=None, *, method="sigmoid", n_splits=5, random_state=None):
+        self.estimator = estimator
+        self.method = method
+        self.n_splits = n_splits
+        self.random_state = random_state
+
+    def fit(self, X, y, groups=None):
+        """Fit the copies and their calibration maps.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_recordings, n_features)
+        y : array-like of shape (n_recordings,)
+        groups : array-like of shape (n_recordings,), optional
+            Patient, sitting or database of each recording; without it the
+            folds are stratified only (as scikit-learn's).
+
+        Returns
+        -------
+        self
+        """
+        from sklearn.calibration import CalibratedClassifierCV
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+        from sklearn.utils.multiclass import check_classification_targets
+
+        X, y = validate_data(self, X, y)
+        check_classification_targets(y)
+        if self.method not in ("sigmoid", "isotonic"):
+            raise ValueError(f"method must be 'sigmoid' or 'isotonic', got {self.method!r}")
+        _, counts = np.unique(y, return_counts=True)
+        n_splits = min(self.n_splits, int(counts.min()))
+        if n_splits < 2:
+            raise ValueError("every class needs at least 2 recordings to calibrate on folds; "
+                             f"one class has {int(counts.min())} sample(s)")
+        if groups is None:
+            cv = StratifiedKFold(n_splits, shuffle=True, random_state=self.random_state)
+            splits = cv.split(X, y)
+        else:
+            groups = np.asarray(groups)
+            if len(groups) != len(y):
+                raise ValueError(f"groups has {len(groups)} entries for {len(y)} recordings")
+            n_splits = min(n_splits, len(set(groups)))
+            cv = StratifiedGroupKFold(n_splits, shuffle=True, random_state=self.random_state)
+            splits = cv.split(X, y, groups)
+        splits = [(tr, te) for tr, te in splits if len(np.unique(y[tr])) == len(counts)]
+        if not splits:
+            raise ValueError("no grouped fold leaves every class in its training part")
+        base = LogisticRegression() if self.estimator is None else clone(self.estimator)
+        self.calibrated_ = CalibratedClassifierCV(base, method=self.method, cv=splits).fit(X, y)
+        self.classes_ = self.calibrated_.classes_
+        return self
+
+    def predict_proba(self, X):
+        """Calibrated class probabilities, columns in ``classes_`` order."""
+        check_is_fitted(self, "calibrated_")
+        X = validate_data(self, X, reset=False)
+        return self.calibrated_.predict_proba(X)
+
+    def predict(self, X):
+        """The most probable class."""
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+
+def reliability(y_true, proba, classes, *, bins=10):
+    """Reliability of the top class: the curve of a reliability figure and its summary.
+
+    The probabilities of the predicted (top) class are cut into ``bins``
+    equal-width bins; in each, the mean confidence is set against the share of
+    those predictions that are right. The expected calibration error (ECE) is
+    the mean over recordings of ``|right - confidence|`` of their bin.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+    proba : array-like of shape (n, n_classes)
+        Probabilities, columns in ``classes`` order.
+    classes : sequence
+    bins : int, default=10
+
+    Returns
+    -------
+    confidence, right : ndarray
+        Per non-empty bin.
+    ece : float
+
+    Examples
+    --------
+    >>> conf, right, ece = reliability(["a", "b"], [[0.9, 0.1], [0.4, 0.6]], ["a", "b"])
+    >>> conf.tolist(), right.tolist(), round(ece, 2)
+    ([0.6, 0.9], [1.0, 1.0], 0.25)
+    """
+    proba = np.asarray(proba, dtype=float)
+    conf = proba.max(axis=1)
+    right = (np.asarray(classes, dtype=str)[proba.argmax(axis=1)]
+             == np.asarray(y_true, dtype=str))
+    which = np.clip((conf * bins).astype(int), 0, bins - 1)
+    used = np.unique(which)
+    confidence = np.array([conf[which == b].mean() for b in used])
+    share = np.array([right[which == b].mean() for b in used])
+    weight = np.array([(which == b).mean() for b in used])
+    return confidence, share, float(np.sum(weight * np.abs(confidence - share)))
