@@ -39,9 +39,18 @@ class GroupedCalibration(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         Platt scaling (few parameters: right for a few hundred recordings) or
         isotonic regression.
     n_splits : int, default=5
-        Grouped folds; each fits a copy of ``estimator`` on the others and a
-        calibration map on it; predictions average the copies (scikit-learn's
-        ``ensemble=True``).
+        Grouped folds: a copy of ``estimator`` fitted on the others predicts
+        each fold, the calibration map is fitted on those out-of-fold
+        predictions, and ``estimator`` itself is fitted on all the data
+        (scikit-learn's ``ensemble=False``: one model to ship, not five).
+    decision : {"balanced", "probable"}, default="balanced"
+        How :meth:`predict` picks a class. Calibrated probabilities carry the
+        training data's class frequencies, so their most probable class
+        favours the frequent ones; ``"balanced"`` picks the largest
+        probability divided by the class's training frequency, the rule that
+        maximises balanced accuracy (the challenges' MAcc) when the
+        probabilities are calibrated. ``"probable"``: the most probable
+        class (maximises accuracy at the training frequencies).
     random_state : int, optional
         Shuffling of the folds.
 
@@ -49,14 +58,18 @@ class GroupedCalibration(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     ----------
     calibrated_ : CalibratedClassifierCV
         Fitted on the grouped folds.
+    class_prior_ : ndarray
+        Frequency of each class in the training data.
     classes_ : ndarray
     n_features_in_ : int
     """
 
-    def __init__(self, estimator=None, *, method="sigmoid", n_splits=5, random_state=None):
+    def __init__(self, estimator=None, *, method="sigmoid", n_splits=5, decision="balanced",
+                 random_state=None):
         self.estimator = estimator
         self.method = method
         self.n_splits = n_splits
+        self.decision = decision
         self.random_state = random_state
 
     def fit(self, X, y, groups=None):
@@ -83,6 +96,8 @@ class GroupedCalibration(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         check_classification_targets(y)
         if self.method not in ("sigmoid", "isotonic"):
             raise ValueError(f"method must be 'sigmoid' or 'isotonic', got {self.method!r}")
+        if self.decision not in ("balanced", "probable"):
+            raise ValueError(f"decision must be 'balanced' or 'probable', got {self.decision!r}")
         _, counts = np.unique(y, return_counts=True)
         n_splits = min(self.n_splits, int(counts.min()))
         if n_splits < 2:
@@ -98,12 +113,15 @@ class GroupedCalibration(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             n_splits = min(n_splits, len(set(groups)))
             cv = StratifiedGroupKFold(n_splits, shuffle=True, random_state=self.random_state)
             splits = cv.split(X, y, groups)
-        splits = [(tr, te) for tr, te in splits if len(np.unique(y[tr])) == len(counts)]
-        if not splits:
-            raise ValueError("no grouped fold leaves every class in its training part")
+        splits = list(splits)
+        if any(len(np.unique(y[tr])) < len(counts) for tr, _ in splits):
+            raise ValueError("a grouped fold leaves a class out of its training part: too few "
+                             "groups of that class to calibrate on folds")
         base = LogisticRegression() if self.estimator is None else clone(self.estimator)
-        self.calibrated_ = CalibratedClassifierCV(base, method=self.method, cv=splits).fit(X, y)
+        self.calibrated_ = CalibratedClassifierCV(base, method=self.method, cv=splits,
+                                                  ensemble=False).fit(X, y)
         self.classes_ = self.calibrated_.classes_
+        self.class_prior_ = counts / counts.sum()
         return self
 
     def predict_proba(self, X):
@@ -113,8 +131,10 @@ class GroupedCalibration(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         return self.calibrated_.predict_proba(X)
 
     def predict(self, X):
-        """The most probable class."""
+        """The class chosen by ``decision`` from the calibrated probabilities."""
         proba = self.predict_proba(X)
+        if self.decision == "balanced":
+            proba = proba / self.class_prior_
         return self.classes_[np.argmax(proba, axis=1)]
 
 

@@ -2,7 +2,7 @@
 
     hbclf predict recording.wav [more.wav | folder/ ...] [--model DIR] [--format table|json|csv]
     hbclf segment recording.wav [...] [--beats] [--plot out.png] [--format table|json|csv]
-    hbclf train --task all|a|b|binary|physionet --model NAME --out DIR
+    hbclf train --task heart|all|a|b|binary|physionet --model NAME --out DIR [--no-calibrate]
     hbclf info [--model DIR]
     hbclf --version
 
@@ -106,11 +106,10 @@ def cmd_predict(args):
     rows, failed = [], []
     for f, y, sr in _recordings(_walk(args.files), failed):
         try:  # a model's own checks (e.g. a longer minimum duration) name the file too
-            if novelty is None:
-                proba, novel = pipe.predict_proba([y])[0], False
-            else:  # the classifier's input, once: for the class and for the novelty
-                z = pipe[:-1].transform([y])
-                proba, novel = pipe[-1].predict_proba(z)[0], bool(novelty.is_novel(z)[0])
+            # the classifier's input, once: for the class, its probabilities and the novelty
+            z = pipe[:-1].transform([y])
+            proba, guess = pipe[-1].predict_proba(z)[0], str(pipe[-1].predict(z)[0])
+            novel = novelty is not None and bool(novelty.is_novel(z)[0])
         except AudioError as exc:
             _err(f"{f}: {exc.reason}")
             failed.append(f)
@@ -118,8 +117,9 @@ def cmd_predict(args):
         beats = detect(y, sr)
         # a flat envelope (a tone, a hum) holds no heart sound, whatever the classifier says
         silent_heart = (beats.reason or "").startswith("no heart sounds")
-        label = ("uncertain" if novel else "artifact" if silent_heart
-                 else classes[int(proba.argmax())])
+        # the class is the model's decision (a calibrated model divides by the class
+        # frequencies), not necessarily the largest probability
+        label = "uncertain" if novel else "artifact" if silent_heart else guess
         flag = ""
         if novel:
             flag = "unlike every recording the model was trained on: no class is trustworthy"
@@ -186,8 +186,9 @@ def cmd_train(args):
     from .model_files import train
 
     card = train(args.task, args.model, args.out, cv=args.cv, seed=args.seed,
-                 data_home=args.data_home, physionet_home=args.physionet_home,
-                 log=lambda m: print(m, file=sys.stderr))
+                 data_home=args.data_home,
+                 physionet_home=args.physionet_home or os.environ.get("HBCLF_PHYSIONET"),
+                 calibrate=args.calibrate, log=lambda m: print(m, file=sys.stderr))
     print(f"saved {card['model']} ({card['task']}) to {args.out}")
     return EXIT_OK
 
@@ -209,10 +210,21 @@ def cmd_info(args):
         print("per class  " + ", ".join(f"{k} {v}" for k, v in td.get("per_class", {}).items()))
     for step in card.get("steps", []):
         print(f"step       {step}")
-    if cv:
+    evaluation = card.get("evaluation", {}).get("protocols")
+    if evaluation:  # every protocol, overall and per database
+        for protocol, ev in evaluation.items():
+            s = ev["scores"]
+            print(f"scores     {protocol}: " + ", ".join(f"{k} {v:.3f}" for k, v in s.items())
+                  + ("" if ev.get("ece") is None else f"; calibration error {ev['ece']:.3f}"))
+            for origin, o in ev.get("per_origin", {}).items():
+                print(f"           {origin} ({o['n']}): "
+                      + ", ".join(f"{k} {v:.3f}" for k, v in o.items() if k != "n"))
+    elif cv:
         s = cv.get("scores", {})
         print(f"scores     {cv.get('protocol')}: {cv.get('scheme')}")
         print("           " + ", ".join(f"{k} {v:.3f}" for k, v in s.items()))
+    for line in card.get("not_for", []):
+        print(f"not for    {line}")
     novelty = card.get("novelty")
     if novelty:
         print(f"uncertain  beyond novelty {novelty['threshold']}: {novelty['measure']}")
@@ -226,7 +238,7 @@ def build_parser(*, model_names=None):
     from . import __version__
 
     p = argparse.ArgumentParser(prog="hbclf", description="Heart-sound classification and "
-                                "heartbeat detection (PASCAL CHSC2011 classes).")
+                                "heartbeat detection.")
     p.add_argument("--version", action="version", version=f"hbclf {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     fmt = dict(choices=("table", "json", "csv"), default="table", help="output format")
@@ -249,8 +261,9 @@ def build_parser(*, model_names=None):
     s = sub.add_parser("train", help="fit a model on every labelled recording of a task")
     from .tasks import names as task_names
 
-    s.add_argument("--task", choices=task_names(), default="all",
-                   help="see hbclf.tasks (default: all, PASCAL's five classes)")
+    s.add_argument("--task", choices=task_names(), default="heart",
+                   help="see hbclf.tasks (default: heart, PASCAL A+B and PhysioNet 2016, "
+                   "normal vs abnormal)")
     s.add_argument("--model", default="logreg_rhythm", metavar="NAME",
                    choices=model_names, help="a registry model: " + (
                        ", ".join(model_names) if model_names else "see hbclf.pipelines.names()"))
@@ -258,7 +271,11 @@ def build_parser(*, model_names=None):
     s.add_argument("--cv", type=int, default=5, help="grouped folds for the card's scores")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--data-home", help="a full PASCAL copy instead of the embedded one")
-    s.add_argument("--physionet-home", help="the PhysioNet 2016 folder (task physionet)")
+    s.add_argument("--physionet-home", help="the PhysioNet 2016 folder (tasks physionet and "
+                   "heart; default: $HBCLF_PHYSIONET)")
+    s.add_argument("--no-calibrate", dest="calibrate", action="store_false",
+                   help="keep the classifier's own probabilities (default: calibrated on "
+                   "grouped folds)")
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("info", help="what a model is and how it scored")

@@ -26,6 +26,7 @@ malicious file is never executed), and anything that is not such a folder.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import platform
@@ -62,12 +63,12 @@ _SKLEARN_TYPES = (
 
 def trusted_types():
     """Types a model file may name beyond those skops trusts by default:
-    every hbclf transformer (:func:`hbclf.discovery.all_estimators`) and a few
-    scikit-learn internals."""
+    every hbclf estimator but the networks (:func:`hbclf.discovery.all_estimators`)
+    and a few scikit-learn internals."""
     from .discovery import all_estimators
 
     ours = [f"{cls.__module__}.{cls.__qualname__}"
-            for _, cls in all_estimators("transformer", include_neural=False)]
+            for _, cls in all_estimators(include_neural=False)]
     return tuple(sorted(ours)) + _SKLEARN_TYPES
 
 
@@ -200,7 +201,8 @@ def save_model(pipe, path, *, card=None, novelty=None):
     Parameters
     ----------
     pipe : sklearn.pipeline.Pipeline
-        Fitted; its last step may be an :mod:`hbclf.neural` network.
+        Fitted; its last step may be an :mod:`hbclf.neural` network, bare or
+        inside a :class:`hbclf.windows.WindowClassifier`.
     path : str or path-like
         Folder to create (replaced if it holds a model).
     card : dict, optional
@@ -219,13 +221,21 @@ def save_model(pipe, path, *, card=None, novelty=None):
     path.mkdir(parents=True, exist_ok=True)
     for stale in (PIPELINE, NETWORK, NETWORK_META, NOVELTY):
         (path / stale).unlink(missing_ok=True)
-    last = pipe.steps[-1][1]
+    name, last = pipe.steps[-1]
+    net = getattr(last, "estimator_", last)  # a network, bare or read by windows
     files = {}
-    if hasattr(last, "save_network"):  # a network saves itself (Keras format, no pickle)
-        sio.dump(pipe[:-1], path / PIPELINE)
-        last.save_network(path / NETWORK, path / NETWORK_META)
+    if hasattr(net, "save_network"):  # a network saves itself (Keras format, no pickle)
+        if net is last:
+            sio.dump(pipe[:-1], path / PIPELINE)
+        else:  # the WindowClassifier without its network, which load_model puts back
+            from sklearn.pipeline import Pipeline
+
+            shell = copy.copy(last)
+            shell.estimator, shell.estimator_ = None, None
+            sio.dump(Pipeline(pipe.steps[:-1] + [(name, shell)]), path / PIPELINE)
+        net.save_network(path / NETWORK, path / NETWORK_META)
         files = {NETWORK: None, NETWORK_META: None}
-        classes = [str(c) for c in last.classes_]
+        classes = [str(c) for c in net.classes_]
     else:
         sio.dump(pipe, path / PIPELINE)
         classes = [str(c) for c in pipe.classes_]
@@ -319,23 +329,85 @@ def _with_network(head, path, card):
         net = Net.load_network(path / NETWORK, path / NETWORK_META)
     except ValueError as exc:
         raise ModelFileError(f"{path / NETWORK}: {exc}") from None
+    name, last = head.steps[-1] if len(head.steps) else (None, None)
+    if getattr(last, "estimator_", False) is None:  # windows saved without their network
+        last.estimator = Net(**net.get_params())
+        last.estimator_ = net
+        return head
     return Pipeline(list(head.steps) + [("clf", net)])
 
 
-def train(task="all", model="logreg_rhythm", out=None, *, cv=5, seed=0, data_home=None,
-          physionet_home=None, log=print):
+def _evaluate(task, head, F, data, protocol, *, seed):
+    """Out-of-fold scores of ``head`` under one protocol, as the harness computes them.
+
+    Returns the mean over folds of each score, the scores of the pooled
+    out-of-fold predictions per origin (PASCAL set, PhysioNet database), the
+    top-class expected calibration error, and the fold of each recording.
+    """
+    from sklearn.base import clone
+
+    from . import tasks
+    from .calibration import reliability
+
+    y, groups = data.y, data.groups
+    fold, _ = tasks.make_folds(protocol, y, groups, data.origin, seed=seed)
+    per_fold, proba, classes = [], None, None
+    pred = np.empty(len(y), dtype=object)
+    for k in np.unique(fold):
+        test = np.flatnonzero(fold == k)
+        _, rec = tasks.evaluate_fold(task, clone(head), F, y, groups, np.flatnonzero(fold != k),
+                                     test, seed=seed)
+        per_fold.append(rec["scores"])
+        classes = rec["classes"]
+        if proba is None:
+            proba = np.zeros((len(y), len(classes)))
+        proba[test] = rec["class_scores"]
+        pred[test] = rec["pred"]
+    names = sorted(set().union(*per_fold))
+    scores = {k: round(float(np.nanmean([s.get(k, np.nan) for s in per_fold])), 4)
+              for k in names}
+    pred = pred.astype(str)
+    keep = (("macc", "sensitivity", "specificity", "roc_auc") if tasks.get(task).binary
+            else ("balanced_accuracy", "macro_f1"))
+    per_origin = {}
+    for o in sorted(set(data.origin)):
+        sel = data.origin == o
+        s = tasks.score(task, y[sel], pred[sel], proba[sel], classes)
+        per_origin[str(o)] = {"n": int(sel.sum()),
+                              **{k: round(float(s[k]), 4) for k in keep if k in s}}
+    ece = reliability(y, proba, classes)[2] if np.allclose(proba.sum(axis=1), 1, atol=1e-3) \
+        else None
+    return {"scores": scores, "per_origin": per_origin,
+            "ece": None if ece is None else round(ece, 4)}, fold
+
+
+#: What the card says a model must not be used for, whatever its scores.
+NOT_FOR = (
+    "diagnosis or triage of a patient: it is a research baseline, not a medical device, and "
+    "was never validated clinically",
+    "recordings unlike its training data (other stethoscopes, phones, children, fetal or "
+    "lung sounds): its scores on a database it was not trained on are those of the "
+    "leave-one-database-out rows, near chance",
+    "telling which abnormality a recording holds: the classes are all it knows",
+)
+
+
+def train(task="heart", model="logreg_rhythm", out=None, *, cv=5, seed=0, data_home=None,
+          physionet_home=None, calibrate=True, log=print):
     """Fit a registry model on every labelled recording of a task and save it.
 
-    The card records the model's scores under the task's first protocol
-    (grouped ``cv``-fold, out of fold, mean over folds), computed by
+    The card records the model's out-of-fold scores under every protocol of
+    the task (grouped folds and, where the task has several databases,
+    leave-one-database-out), overall and per database, computed by
     :func:`hbclf.tasks.evaluate_fold` exactly as the benchmark harness does,
     before the final fit on everything.
 
     Parameters
     ----------
-    task : str, default="all"
-        A name of :func:`hbclf.tasks.names`: ``"all"`` is PASCAL sets A and
-        B, five classes; ``"binary"`` normal vs abnormal, no artifact.
+    task : str, default="heart"
+        A name of :func:`hbclf.tasks.names`: ``"heart"`` is PASCAL sets A and
+        B and PhysioNet 2016, normal vs abnormal; ``"all"`` PASCAL's five
+        classes.
     model : str, default="logreg_rhythm"
         A name of :func:`hbclf.pipelines.names`.
     out : path-like
@@ -345,17 +417,21 @@ def train(task="all", model="logreg_rhythm", out=None, *, cv=5, seed=0, data_hom
     seed : int, default=0
     data_home, physionet_home : path-like, optional
         See :meth:`hbclf.tasks.Task.load`.
+    calibrate : bool, default=True
+        Calibrate the probabilities on grouped folds of the training data
+        (:class:`hbclf.calibration.GroupedCalibration`, Platt scaling); the
+        card's scores and calibration error are those of the calibrated model.
+        A model without probabilities (SVC) is calibrated whatever this says.
 
     Returns
     -------
     dict
         The card.
     """
-    from sklearn.base import clone
-    from sklearn.model_selection import StratifiedGroupKFold
     from sklearn.pipeline import Pipeline
 
     from . import pipelines, tasks
+    from .calibration import GroupedCalibration
     from .datasets import CITATION, PHYSIONET_CITATION
 
     t = tasks.get(task)
@@ -366,28 +442,22 @@ def train(task="all", model="logreg_rhythm", out=None, *, cv=5, seed=0, data_hom
     t0 = time.perf_counter()
     # feature extraction learns nothing: computed once, shared by the CV folds and the fit
     F = featurizer.fit_transform(X) if featurizer is not None else X
-    protocol = t.protocols(cv=cv if t.kfold is None else None)[0]
-    fold, _ = tasks.make_folds(protocol, y, groups, data.origin, seed=seed)
-    per_fold = []
-    for k in np.unique(fold):
-        _, rec = tasks.evaluate_fold(task, clone(head), F, y, groups, np.flatnonzero(fold != k),
-                                     np.flatnonzero(fold == k), seed=seed)
-        per_fold.append(rec["scores"])
-    names = sorted(set().union(*per_fold))
-    scores = {k: round(float(np.nanmean([s.get(k, np.nan) for s in per_fold])), 4)
-              for k in names}
-    log(f"{protocol}: balanced accuracy {scores['balanced_accuracy']:.3f} (mean over folds)")
-    if not hasattr(head, "predict_proba"):  # SVC: Platt scaling on grouped internal folds
-        from sklearn.calibration import CalibratedClassifierCV
-
-        splits = list(StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=seed)
-                      .split(np.zeros(len(y)), y, groups))
-        head.steps[-1] = (head.steps[-1][0], CalibratedClassifierCV(head.steps[-1][1],
-                                                                    cv=splits))
+    if calibrate or not hasattr(head, "predict_proba"):
+        name, clf = head.steps[-1]
+        head.steps[-1] = (name, GroupedCalibration(clf, n_splits=5, random_state=seed))
+    evaluation, fold = {}, None
+    for protocol in t.protocols(cv=cv if t.kfold is None else None):
+        evaluation[protocol], folds = _evaluate(task, head, F, data, protocol, seed=seed)
+        fold = folds if fold is None else fold  # the grouped folds, for the novelty threshold
+        log(f"{protocol}: balanced accuracy {evaluation[protocol]['scores']['balanced_accuracy']:.3f}"
+            " (mean over folds)")
+    protocol = next(iter(evaluation))
     # "uncertain": farther from the training recordings than 99 % of held-out ones
     tabular = hasattr(F, "ndim") and F.ndim == 2 and len(head.steps) > 1
     threshold = _novelty_threshold(head, F, fold) if tabular else None
-    head.fit(F, y)
+    fit_params = {f"{head.steps[-1][0]}__groups": groups} \
+        if isinstance(head.steps[-1][1], GroupedCalibration) else {}
+    head.fit(F, y, **fit_params)
     novelty = Novelty().fit(head[:-1].transform(F), threshold=threshold) if tabular else None
     pipe = Pipeline((featurizer.steps if featurizer is not None else []) + head.steps)
     counts = {str(k): int(v) for k, v in zip(*np.unique(y, return_counts=True))}
@@ -398,7 +468,8 @@ def train(task="all", model="logreg_rhythm", out=None, *, cv=5, seed=0, data_hom
             for k, v in sorted(featurizer.get_params(deep=True).items())
             if isinstance(v, (int, float, str, tuple, type(None))) and "__" in k
         })
-    physionet = t.dataset == "physionet"
+    citations = {"pascal": [CITATION], "physionet": [PHYSIONET_CITATION],
+                 "both": [CITATION, PHYSIONET_CITATION]}[t.dataset]
     card = {
         "model": model,
         "task": task,
@@ -407,21 +478,35 @@ def train(task="all", model="logreg_rhythm", out=None, *, cv=5, seed=0, data_hom
             "recordings": int(len(y)), "groups": int(len(set(groups))),
             "origins": sorted(set(data.origin)),
             "per_class": counts, "rate_hz": data.sr,
-            "citation": PHYSIONET_CITATION if physionet else CITATION,
+            "citation": " ".join(citations),
         },
         "preprocessing": preprocessing,
+        "calibration": ("Platt scaling on 5 StratifiedGroupKFold folds of the training data "
+                        "(hbclf.calibration.GroupedCalibration)"
+                        if isinstance(head.steps[-1][1], GroupedCalibration) else None),
         "cv": {"protocol": protocol,
-               "scheme": f"StratifiedGroupKFold(n_splits={len(per_fold)}, shuffle=True, "
+               "scheme": f"StratifiedGroupKFold(n_splits={len(np.unique(fold))}, shuffle=True, "
                          f"random_state={seed}) on the task's groups; scores are means over "
                          "folds of out-of-fold predictions",
-               "scores": scores},
+               "scores": evaluation[protocol]["scores"]},
+        "evaluation": {
+            "protocols": evaluation,
+            "note": "scores: means over folds; per_origin and ece: the pooled out-of-fold "
+                    "predictions of each PASCAL set / PhysioNet database (lodo: each one "
+                    "predicted by a model trained on the others only); ece: expected "
+                    "calibration error of the top class, 10 bins",
+        },
+        "intended_use": "research: a baseline to compare heart-sound classifiers against, and "
+                        "a quick look at recordings like its training data",
+        "not_for": list(NOT_FOR),
         **({"novelty": {
             "file": NOVELTY, "threshold": round(threshold, 2), "quantile": 0.99,
             "measure": "squared Mahalanobis distance (Ledoit-Wolf covariance of the training "
                        "recordings) of the features the classifier reads; the threshold is the "
-                       "0.99 quantile of training recordings held out by the CV folds above; "
-                       "farther: the prediction is 'uncertain'"}} if tabular else {}),
+                       "0.99 quantile of training recordings held out by the grouped CV folds "
+                       "above; farther: the prediction is 'uncertain'"}} if tabular else {}),
         "training_seconds": round(time.perf_counter() - t0, 1),
-        "command": f"hbclf train --task {task} --model {model} --out <dir>",
+        "command": f"hbclf train --task {task} --model {model} --out <dir>"
+                   + ("" if calibrate else " --no-calibrate"),
     }
     return save_model(pipe, out, card=card, novelty=novelty)

@@ -238,6 +238,17 @@ class _NeuralClassifier(KerasClassifier):
         self.history_ = dict(hist.history)
         self.n_epochs_ = len(hist.history.get("loss", []))
 
+    # -- prediction: scikeras squeezes the output of a single recording -------------------------
+    def predict_proba(self, X, **kwargs):
+        """Class probabilities, shape ``(n_recordings, n_classes)`` (one recording included)."""
+        n = _as_3d(X).shape[0]
+        return np.asarray(super().predict_proba(X, **kwargs)).reshape(n, -1)
+
+    def predict(self, X, **kwargs):
+        """Class labels, shape ``(n_recordings,)``."""
+        n = _as_3d(X).shape[0]
+        return np.asarray(super().predict(X, **kwargs)).reshape(n)
+
     # -- saving ------------------------------------------------------------------------------
     def save_network(self, network_file, meta_file):
         """Write the fitted network: Keras' native format and a JSON of the rest.

@@ -22,8 +22,11 @@ others', per heart cycle: ratios a device's response largely cancels) and the
 rhythm. Baselines read 40 MFCCs summarised over time by their mean, standard
 deviation and the standard deviation of their frame-to-frame change
 (:class:`~hbclf.features.TimeSummary`), 120 features: the design the
-project's reference numbers were measured with; the networks read the seed's
-40 x 130 MFCC image (:class:`~hbclf.features.FixedLength`). Every pipeline
+project's reference numbers were measured with. The networks (the seed's CNN,
+and an LSTM) read 40 x 130 MFCC windows, the seed's image, from anywhere in a
+recording (:class:`~hbclf.windows.WindowClassifier`): trained on one random
+window per recording with a random equaliser and gain (device augmentation),
+they score a recording by the mean log-probability of all its windows. Every pipeline
 starts with steps that learn nothing (feature extraction), so their output
 can be computed once per recording and shared by all folds and models
 (:func:`split_stateless`) without leaking anything from a test fold.
@@ -34,7 +37,7 @@ from __future__ import annotations
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from .base import LearnsNothingMixin
-from .features import MFCC, CycleFeatures, FixedLength, Origin, RhythmFeatures, TimeSummary
+from .features import MFCC, CycleFeatures, Origin, RhythmFeatures, TimeSummary
 
 _ORIGIN = ("origin",)
 _BASELINES = ("dummy", "logreg", "svm", "rf", "knn", "gb")
@@ -153,10 +156,15 @@ def make(name, *, random_state=0, quick=False, n_threads=None):
 
         common = dict(random_state=random_state, n_threads=n_threads,
                       epochs=2 if quick else 40, patience=8, class_weight="balanced")
+        from .windows import WindowClassifier
+
         net = (neural.CNNClassifier(**common) if name == "cnn"
                else neural.RNNClassifier(units=(32,), **common))
-        return Pipeline([("mfcc", MFCC(n_mfcc=40)), ("image", FixedLength(frames=130)),
-                         ("clf", net)])
+        # one random window per training recording (a random time shift) keeps the cost of
+        # the seed's single image; predictions average every window, half-overlapping
+        return Pipeline([("mfcc", MFCC(n_mfcc=40)),
+                         ("clf", WindowClassifier(net, frames=130, hop=65, per_recording=1,
+                                                  eq=0.5, random_state=random_state))])
     raise ValueError(f"unknown model {name!r}; choose from {names()}")
 
 
@@ -176,8 +184,8 @@ def param_grid(name):
         "rf": {"clf__min_samples_leaf": [1, 3]},
         "knn": {"clf__n_neighbors": [5, 9]},
         "gb": {"clf__learning_rate": [0.05, 0.1]},
-        "cnn": {"clf__dropout": [0.1, 0.3]},
-        "rnn": {"clf__units": [(32,), (64,)]},
+        "cnn": {"clf__estimator__dropout": [0.1, 0.3]},
+        "rnn": {"clf__estimator__units": [(32,), (64,)]},
     }
     return grids[name]
 

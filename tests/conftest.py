@@ -16,3 +16,12 @@ def shared_data():
     if not (SHARED / "pascal" / "set_a.csv").is_file():
         pytest.skip(f"full PASCAL copy not found at {SHARED}")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def physionet_home():
+    """The PhysioNet 2016 copy beside the project (present on developer machines and in CI)."""
+    home = SHARED / "physionet2016"
+    if not (home / "training-a" / "REFERENCE.csv").is_file():
+        pytest.skip(f"PhysioNet 2016 copy not found at {home}")
+    return home

@@ -73,6 +73,8 @@ def test_set_params_and_string_labels_and_probabilities():
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
     assert set(cnn.predict(X)) <= {"murmur", "normal"}
     assert cnn.model_.count_params() < 43570
+    # one recording: still one row (scikeras squeezes it to 1-D)
+    assert cnn.predict_proba(X[:1]).shape == (1, 2) and cnn.predict(X[:1]).shape == (1,)
 
 
 def test_same_seed_same_predictions_and_pickling():
