@@ -58,6 +58,7 @@ _SKLEARN_TYPES = (
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
+    "sklearn.tree._tree.Tree",
 )
 
 
@@ -215,7 +216,12 @@ def save_model(pipe, path, *, card=None, novelty=None):
     dict
         The card written.
     """
+    import zipfile
+
     import skops.io as sio
+
+    def dump(obj, f):  # deflated: a forest's node arrays shrink about five-fold
+        sio.dump(obj, f, compression=zipfile.ZIP_DEFLATED, compresslevel=6)
 
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
@@ -226,18 +232,18 @@ def save_model(pipe, path, *, card=None, novelty=None):
     files = {}
     if hasattr(net, "save_network"):  # a network saves itself (Keras format, no pickle)
         if net is last:
-            sio.dump(pipe[:-1], path / PIPELINE)
+            dump(pipe[:-1], path / PIPELINE)
         else:  # the WindowClassifier without its network, which load_model puts back
             from sklearn.pipeline import Pipeline
 
             shell = copy.copy(last)
             shell.estimator, shell.estimator_ = None, None
-            sio.dump(Pipeline(pipe.steps[:-1] + [(name, shell)]), path / PIPELINE)
+            dump(Pipeline(pipe.steps[:-1] + [(name, shell)]), path / PIPELINE)
         net.save_network(path / NETWORK, path / NETWORK_META)
         files = {NETWORK: None, NETWORK_META: None}
         classes = [str(c) for c in net.classes_]
     else:
-        sio.dump(pipe, path / PIPELINE)
+        dump(pipe, path / PIPELINE)
         classes = [str(c) for c in pipe.classes_]
     files[PIPELINE] = None
     if novelty is not None:
@@ -273,16 +279,17 @@ def _check_file(path, name, digest):
 
 
 def _load_skops(f):
+    """One pass over the file: skops refuses any type outside :func:`trusted_types`."""
     import skops.io as sio
+    from skops.io.exceptions import UntrustedTypesFoundException
 
     try:
-        untrusted = sio.get_untrusted_types(file=f)
+        return sio.load(f, trusted=list(trusted_types()))
+    except UntrustedTypesFoundException:  # name them (a second pass, on refusal only)
+        unknown = sorted(set(sio.get_untrusted_types(file=f)) - set(trusted_types()))
+        raise ModelFileError(f"{f}: refuses to load untrusted types {unknown}") from None
     except Exception as exc:  # a foreign or corrupt file: skops' own message
         raise ModelFileError(f"{f}: not a skops model file ({type(exc).__name__})") from None
-    unknown = sorted(set(untrusted) - set(trusted_types()))
-    if unknown:
-        raise ModelFileError(f"{f}: refuses to load untrusted types {unknown}")
-    return sio.load(f, trusted=list(untrusted))
 
 
 def load_model(path=None):

@@ -114,10 +114,20 @@ class WindowClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             M = np.tile(M, (1, -(-self.frames // M.shape[1])))
         return M[:, start:start + self.frames]
 
-    def _stacked(self, windows):
-        """Windows as one array: float32 for a network, float64 for anything else."""
-        three_d = self._three_d(self.estimator_)
-        return np.stack(windows).astype(np.float32 if three_d else np.float64)
+    def _cut(self, mats, *, rng=None):
+        """Every window of every recording (at most ``per_recording`` each, drawn with ``rng``)
+        as one array (float32 for a network, float64 for anything else), and the recording
+        each window comes from."""
+        windows, rows = [], []
+        for i, M in enumerate(mats):
+            starts = self._starts(M.shape[1])
+            if rng is not None and self.per_recording is not None \
+                    and len(starts) > self.per_recording:
+                starts = np.sort(rng.choice(starts, self.per_recording, replace=False))
+            windows += [self._window(M, s) for s in starts]
+            rows += [i] * len(starts)
+        dtype = np.float32 if self._three_d(self.estimator_) else np.float64
+        return np.stack(windows).astype(dtype), np.asarray(rows)
 
     def _three_d(self, est):
         return est.__sklearn_tags__().input_tags.three_d_array
@@ -173,15 +183,7 @@ class WindowClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.estimator_ = (LogisticRegression(max_iter=1000) if self.estimator is None
                            else clone(self.estimator))
         rng = check_random_state(self.random_state)
-        windows, rows = [], []
-        for i, M in enumerate(mats):
-            starts = self._starts(M.shape[1])
-            if self.per_recording is not None and len(starts) > self.per_recording:
-                starts = np.sort(rng.choice(starts, self.per_recording, replace=False))
-            windows += [self._window(M, s) for s in starts]
-            rows += [i] * len(starts)
-        W = self._stacked(windows)
-        rows = np.asarray(rows)
+        W, rows = self._cut(mats, rng=rng)
         if self.eq > 0:
             k = min(self.eq_order, W.shape[1])
             sd = W[:, :k].std(axis=(0, 2))
@@ -197,14 +199,8 @@ class WindowClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """Per recording: the normalised geometric mean of its windows' probabilities."""
         check_is_fitted(self, "estimator_")
         mats = self._matrices(X, reset=False)
-        windows, rows = [], []
-        for i, M in enumerate(mats):
-            starts = self._starts(M.shape[1])
-            windows += [self._window(M, s) for s in starts]
-            rows += [i] * len(starts)
-        W = self._stacked(windows)
+        W, rows = self._cut(mats)
         logp = np.log(np.clip(self.estimator_.predict_proba(self._as_input(W)), 1e-12, None))
-        rows = np.asarray(rows)
         mean = np.zeros((len(mats), logp.shape[1]))
         np.add.at(mean, rows, logp)
         mean /= np.bincount(rows, minlength=len(mats))[:, None]
