@@ -115,11 +115,11 @@ def cmd_predict(args):
             failed.append(f)
             continue
         beats = detect(y, sr)
-        # a flat envelope (a tone, a hum) holds no heart sound, whatever the classifier says
-        silent_heart = (beats.reason or "").startswith("no heart sounds")
-        # the class is the model's decision (a calibrated model divides by the class
+        # no heart rhythm (a tone, a hum, noise, silence) means no heart sounds to classify,
+        # whatever the classifier says: its rhythm and cycle features are only imputed there.
+        # Otherwise the class is the model's decision (a calibrated model divides by the class
         # frequencies), not necessarily the largest probability
-        label = "uncertain" if novel else "artifact" if silent_heart else guess
+        label = "uncertain" if novel else "artifact" if not beats.detected else guess
         flag = ""
         if novel:
             flag = "unlike every recording the model was trained on: no class is trustworthy"

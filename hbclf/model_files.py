@@ -21,7 +21,7 @@ malicious file is never executed), and anything that is not such a folder.
 
 >>> from hbclf.model_files import read_card, default_model_path
 >>> read_card(default_model_path())["classes"]
-['artifact', 'extrahls', 'extrastole', 'murmur', 'normal']
+['abnormal', 'normal']
 """
 
 from __future__ import annotations

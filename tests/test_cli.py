@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from hbclf import tasks
 from hbclf.datasets import embedded_data_home, load_pascal
 from hbclf.heartbeat import synthetic_pcg
 from hbclf.model_files import (
@@ -39,12 +40,15 @@ def test_predict_the_shipped_examples_with_the_shipped_model():
     classes = read_card(default_model_path())["classes"]
     assert len(doc["results"]) == 6
     for row in doc["results"]:
-        assert row["prediction"] in classes
         probs = [row[f"p_{c}"] for c in classes]
         assert sum(probs) == pytest.approx(1.0, abs=1e-3)
-        assert row["heart_rate"] is None or 30 <= row["heart_rate"] <= 200
-        assert row["quality"] == "ok" or row["heart_rate"] is None or \
-            row["prediction"] == "artifact"
+        # no heart rhythm found: nothing to classify, "artifact: record again"
+        if row["heart_rate"] is None:
+            assert row["prediction"] == "artifact" and "record again" in row["quality"]
+        else:
+            assert 30 <= row["heart_rate"] <= 200
+            assert row["prediction"] in classes + ["uncertain"]
+    assert sum(row["prediction"] in classes for row in doc["results"]) >= 3
     table = hbclf("predict", EXAMPLES / "Aunlabelledtest__201101051105.wav")
     assert table.returncode == 0 and table.stdout.splitlines()[0].startswith("file")
     assert "TF_LOADED" not in table.stderr  # a scikit-learn model needs no TensorFlow
@@ -82,9 +86,11 @@ def test_novelty_threshold_is_held_out_and_the_file_is_checked(tmp_path):
     novelty = load_novelty()
     assert novelty.threshold_ == pytest.approx(card["novelty"]["threshold"], abs=0.01)
     pipe, _ = load_model()
-    z = pipe[:-1].transform(load_pascal("all").filenames)
+    # the PASCAL part of the training data (PhysioNet's 3126 would take a minute): in-sample,
+    # so rarely flagged (3.5 % measured: PASCAL is the smaller, more varied part)
+    z = pipe[:-1].transform(tasks.get("binary").load().filenames)
     flagged = novelty.is_novel(z).mean()
-    assert flagged < 0.01  # in-sample: closer than held-out recordings
+    assert flagged < 0.05
     copy = tmp_path / "m"
     shutil.copytree(default_model_path(), copy)
     (copy / "novelty.npz").write_bytes((copy / "novelty.npz").read_bytes()[:-8] + b"00000000")
@@ -103,7 +109,7 @@ def test_bad_files_are_named_and_the_rest_is_processed(tmp_path):
                       f"hbclf: {notaudio}: not a readable audio file (Format not recognised.)"]
     assert "Traceback" not in r.stderr
     rows = r.stdout.strip().splitlines()
-    assert rows[0].startswith("file,prediction,p_artifact") and len(rows) == 2
+    assert rows[0].startswith("file,prediction,p_abnormal,p_normal") and len(rows) == 2
 
 
 def test_usage_errors_exit_2():
@@ -115,8 +121,14 @@ def test_usage_errors_exit_2():
 def test_help_and_info_do_not_start_tensorflow():
     r = hbclf("info")
     assert r.returncode == 0 and "TF_LOADED" not in r.stderr
-    assert "logreg_rhythm" in r.stdout and "balanced_accuracy" in r.stdout
-    assert "585 recordings" in r.stdout and "253 groups" in r.stdout
+    card = read_card(default_model_path())
+    assert card["model"] in r.stdout and "balanced_accuracy" in r.stdout
+    for protocol, ev in card["evaluation"]["protocols"].items():  # every protocol, per database
+        assert f"scores     {protocol}:" in r.stdout
+        assert all(f"{origin} (" in r.stdout for origin in ev["per_origin"])
+    assert "not for    diagnosis" in r.stdout
+    td = card["training_data"]
+    assert f"{td['recordings']} recordings" in r.stdout and f"{td['groups']} groups" in r.stdout
     code = "import sys\ntry:\n from hbclf.cli import main; main(['--help'])\n" \
            "except SystemExit: pass\nprint('tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
