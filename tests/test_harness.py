@@ -132,6 +132,23 @@ def test_nested_search_reports_chosen_parameters(tmp_path):
     assert per_fold["params"].str.contains("clf__C").all()
 
 
+def test_every_model_grid_names_real_parameters():
+    for name in pipelines.names():
+        pipe = pipelines.make(name, quick=True)
+        for key, values in pipelines.param_grid(name).items():
+            pipe.set_params(**{key: values[0]})  # raises on a parameter the pipeline lacks
+
+
+def test_normalised_models_run_and_differ_from_plain_svm(tmp_path):
+    assert run.main(["--quick", "--task", "b", "--models", "svm,svm_cmn,svm_cmvn",
+                     "--out", str(tmp_path), "--quiet"]) == 0
+    oof = pd.read_csv(tmp_path / "b" / Q / "oof_predictions.csv")
+    scores = {m: oof[[c for c in oof.columns if c.startswith(f"{m}_score_")]].to_numpy()
+              for m in ("svm", "svm_cmn", "svm_cmvn")}
+    assert not np.allclose(scores["svm"], scores["svm_cmn"])
+    assert not np.allclose(scores["svm_cmn"], scores["svm_cmvn"])
+
+
 def test_binary_task_has_auc_and_macc(tmp_path):
     assert run.main(["--quick", "--task", "binary", "--models", "dummy,logreg,svm",
                      "--out", str(tmp_path), "--quiet"]) == 0
