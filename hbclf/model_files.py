@@ -116,7 +116,7 @@ class Novelty:
     percentile of the distances of training recordings *held out* of the
     fit (grouped folds), so about 1 % of recordings like the training ones
     exceed it; a periodic 60 Hz pulse train exceeds the shipped model's about
-    10^8-fold.
+    4 x 10^9-fold.
 
     Examples
     --------
