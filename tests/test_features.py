@@ -258,3 +258,13 @@ def test_per_recording_normalisation_cancels_the_gain(set_a, Extractor):
     np.testing.assert_allclose(mv[:rows].std(axis=1), 1.0, atol=1e-3)
     with pytest.raises(ValueError, match="normalize must be"):
         Extractor(normalize="cmvn").fit([y])
+
+
+def test_cycle_band_power_is_the_same_in_chunks():
+    """An hour is measured a minute at a time (memory); the numbers do not depend on it."""
+    from hbclf.features._cycles import _band_power
+
+    y = np.random.default_rng(0).standard_normal(4000 * 130)
+    whole = _band_power(y, 4000, 6400, chunk=10**9)
+    np.testing.assert_array_equal(_band_power(y, 4000, 6400, chunk=3000), whole)
+    assert whole.shape == (6400, 6) and not np.isnan(whole).any()  # 4 kHz: every band

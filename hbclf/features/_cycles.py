@@ -31,23 +31,32 @@ def _names():
 CYCLE_FEATURES = tuple(_names())
 
 
-def _band_power(y, sr, n_frames):
-    """Power in each band (and all of 25-800 Hz) per 20 ms frame: (n_frames, 1 + n_bands)."""
+def _band_power(y, sr, n_frames, *, chunk=3000):
+    """Power in each band (and all of 25-800 Hz) per 20 ms frame: (n_frames, 1 + n_bands).
+
+    Computed ``chunk`` frames (a minute) at a time, so an hour-long recording
+    never holds all its spectra at once.
+    """
     hop = sr / ENV_RATE
     win = int(round(2 * hop))
     nfft = 1 << int(np.ceil(np.log2(max(win, 64))))
     starts = np.round(np.arange(n_frames) * hop - hop / 2).astype(int)
     padded = np.pad(np.asarray(y, dtype=np.float64), (win, win))
-    frames = padded[starts[:, None] + win + np.arange(win)[None, :]] * np.hanning(win)
-    power = np.abs(np.fft.rfft(frames, nfft, axis=1)) ** 2
     freqs = np.fft.rfftfreq(nfft, 1 / sr)
     nyquist = sr / 2
-    cols = [power[:, (freqs >= 25) & (freqs < min(800, nyquist))].sum(axis=1)]
+    bands = [(freqs >= 25) & (freqs < min(800, nyquist))]
     for lo, hi in CYCLE_BANDS:
         sel = (freqs >= lo) & (freqs < min(hi, nyquist))
-        cols.append(power[:, sel].sum(axis=1) if lo < nyquist and sel.any()
-                    else np.full(n_frames, np.nan))
-    return np.column_stack(cols)
+        bands.append(sel if lo < nyquist and sel.any() else None)
+    out = np.full((n_frames, len(bands)), np.nan)
+    taper = np.hanning(win)
+    for k in range(0, n_frames, chunk):
+        frames = padded[starts[k:k + chunk, None] + win + np.arange(win)[None, :]] * taper
+        power = np.abs(np.fft.rfft(frames, nfft, axis=1)) ** 2
+        for j, sel in enumerate(bands):
+            if sel is not None:
+                out[k:k + chunk, j] = power[:, sel].sum(axis=1)
+    return out
 
 
 def _cycles(states):
