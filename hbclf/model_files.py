@@ -336,7 +336,7 @@ def _with_network(head, path, card):
         net = Net.load_network(path / NETWORK, path / NETWORK_META)
     except ValueError as exc:
         raise ModelFileError(f"{path / NETWORK}: {exc}") from None
-    name, last = head.steps[-1] if len(head.steps) else (None, None)
+    last = head.steps[-1][1]
     if getattr(last, "estimator_", False) is None:  # windows saved without their network
         last.estimator = Net(**net.get_params())
         last.estimator_ = net
@@ -399,7 +399,7 @@ NOT_FOR = (
 )
 
 
-def train(task="heart", model="logreg_rhythm", out=None, *, cv=5, seed=0, data_home=None,
+def train(task="heart", model="et_cycles", out=None, *, cv=5, seed=0, data_home=None,
           physionet_home=None, calibrate=True, log=print):
     """Fit a registry model on every labelled recording of a task and save it.
 
@@ -415,8 +415,8 @@ def train(task="heart", model="logreg_rhythm", out=None, *, cv=5, seed=0, data_h
         A name of :func:`hbclf.tasks.names`: ``"heart"`` is PASCAL sets A and
         B and PhysioNet 2016, normal vs abnormal; ``"all"`` PASCAL's five
         classes.
-    model : str, default="logreg_rhythm"
-        A name of :func:`hbclf.pipelines.names`.
+    model : str, default="et_cycles"
+        A name of :func:`hbclf.pipelines.names` (the default: the shipped model's).
     out : path-like
         Folder to write.
     cv : int, default=5
@@ -428,7 +428,8 @@ def train(task="heart", model="logreg_rhythm", out=None, *, cv=5, seed=0, data_h
         Calibrate the probabilities on grouped folds of the training data
         (:class:`hbclf.calibration.GroupedCalibration`, Platt scaling); the
         card's scores and calibration error are those of the calibrated model.
-        A model without probabilities (SVC) is calibrated whatever this says.
+        A model without probabilities (SVC) is calibrated whatever this says;
+        a network never is (Keras saves its weights, not a calibrator).
 
     Returns
     -------
@@ -449,15 +450,16 @@ def train(task="heart", model="logreg_rhythm", out=None, *, cv=5, seed=0, data_h
     t0 = time.perf_counter()
     # feature extraction learns nothing: computed once, shared by the CV folds and the fit
     F = featurizer.fit_transform(X) if featurizer is not None else X
-    if calibrate or not hasattr(head, "predict_proba"):
+    # a network is not calibrated: its weights are saved by Keras, not inside a calibrator
+    if (calibrate and model not in pipelines.networks()) or not hasattr(head, "predict_proba"):
         name, clf = head.steps[-1]
         head.steps[-1] = (name, GroupedCalibration(clf, n_splits=5, random_state=seed))
     evaluation, fold = {}, None
     for protocol in t.protocols(cv=cv if t.kfold is None else None):
         evaluation[protocol], folds = _evaluate(task, head, F, data, protocol, seed=seed)
         fold = folds if fold is None else fold  # the grouped folds, for the novelty threshold
-        log(f"{protocol}: balanced accuracy {evaluation[protocol]['scores']['balanced_accuracy']:.3f}"
-            " (mean over folds)")
+        bacc = evaluation[protocol]["scores"]["balanced_accuracy"]
+        log(f"{protocol}: balanced accuracy {bacc:.3f} (mean over folds)")
     protocol = next(iter(evaluation))
     # "uncertain": farther from the training recordings than 99 % of held-out ones
     tabular = hasattr(F, "ndim") and F.ndim == 2 and len(head.steps) > 1

@@ -6,7 +6,7 @@ from hbclf.calibration import GroupedCalibration, reliability
 
 
 def _data(n, rng):
-    """Redundant features (one signal copied 10 times, plus noise) make naive Bayes overconfident."""
+    """One signal copied 10 times plus noise: naive Bayes is overconfident on it."""
     signal = rng.normal(size=n)
     y = np.where(signal + rng.normal(scale=1.0, size=n) > 0, "abnormal", "normal")
     X = np.repeat(signal[:, None], 10, axis=1) + rng.normal(scale=0.3, size=(n, 10))
