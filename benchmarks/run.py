@@ -189,17 +189,14 @@ def pooled_scores(task, records, data, order):
     origins).
     """
     n, rows, overall = len(data.y), [], {}
-    origins = sorted(set(data.origin))
+    several = len(set(data.origin)) > 1
     for m in order:
         pred, scores, classes = _oof(records, m, n)
         overall[m] = tasks.score(task, data.y, pred.astype(str), scores, classes)
-        if len(origins) < 2:
+        if not several:
             continue
-        per = []
-        for o in origins:
-            sel = data.origin == o
-            s = tasks.score(task, data.y[sel], pred[sel].astype(str), scores[sel], classes)
-            per.append({"model": m, "origin": o, "n": int(sel.sum()), **s})
+        per = [{"model": m, "origin": o, **s} for o, s in tasks.score_by_origin(
+            task, data.y, pred, scores, classes, data.origin).items()]
         mean = pd.DataFrame(per).drop(columns=["model", "origin", "n"]).mean(numeric_only=True)
         rows += per + [{"model": m, "origin": "mean", "n": int(n), **mean.to_dict()}]
     return overall, pd.DataFrame(rows)
@@ -648,9 +645,7 @@ def run_task(task, args, models, out, config, code, backend, timings):
     per_origin = pd.concat(origin_rows, ignore_index=True)
     if len(per_origin):
         name = "set" if t.dataset == "pascal" else "database"
-        keep = ["protocol", "model", "origin", *(
-            ("macc", "sensitivity", "specificity", "roc_auc") if t.binary
-            else ("balanced_accuracy", "macro_f1")), "n"]
+        keep = ["protocol", "model", "origin", *t.origin_metrics, "n"]
         atomic_write(out / task / f"per_{name}.csv", per_origin[keep].rename(
             columns={"origin": name}).to_csv(index=False, float_format="%.4f"))
     return tables

@@ -373,15 +373,11 @@ def _evaluate(task, head, F, data, protocol, *, seed):
     names = sorted(set().union(*per_fold))
     scores = {k: round(float(np.nanmean([s.get(k, np.nan) for s in per_fold])), 4)
               for k in names}
-    pred = pred.astype(str)
-    keep = (("macc", "sensitivity", "specificity", "roc_auc") if tasks.get(task).binary
-            else ("balanced_accuracy", "macro_f1"))
-    per_origin = {}
-    for o in sorted(set(data.origin)):
-        sel = data.origin == o
-        s = tasks.score(task, y[sel], pred[sel], proba[sel], classes)
-        per_origin[str(o)] = {"n": int(sel.sum()),
-                              **{k: round(float(s[k]), 4) for k in keep if k in s}}
+    keep = ("n", *tasks.get(task).origin_metrics)
+    per_origin = {str(o): {k: (s[k] if k == "n" else round(float(s[k]), 4))
+                           for k in keep if k in s}
+                  for o, s in tasks.score_by_origin(task, y, pred, proba, classes,
+                                                    data.origin).items()}
     ece = reliability(y, proba, classes)[2] if np.allclose(proba.sum(axis=1), 1, atol=1e-3) \
         else None
     return {"scores": scores, "per_origin": per_origin,

@@ -32,7 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Task", "get", "names", "make_folds", "score", "evaluate_fold", "LODO"]
+__all__ = ["Task", "get", "names", "make_folds", "score", "score_by_origin", "evaluate_fold",
+           "LODO"]
 
 LODO = "lodo"
 
@@ -80,6 +81,12 @@ class Task:
     def needs_physionet(self):
         """Whether :meth:`load` reads the PhysioNet 2016 copy."""
         return self.dataset in ("physionet", "both")
+
+    @property
+    def origin_metrics(self):
+        """The scores reported per PASCAL set or PhysioNet database."""
+        return (("macc", "sensitivity", "specificity", "roc_auc") if self.binary
+                else ("balanced_accuracy", "macro_f1"))
 
     def protocols(self, *, cv=None):
         """Protocol names, e.g. ``["grouped-10-fold", "lodo"]``.
@@ -212,6 +219,27 @@ def score(task, y_true, y_pred, class_scores=None, classes=None):
 
     kind = "binary" if get(task).binary else task
     return score_task(kind, y_true, y_pred, class_scores, classes)
+
+
+def score_by_origin(task, y_true, y_pred, class_scores, classes, origin):
+    """Every score of each origin's recordings: ``{origin: {"n": count, **scores}}``, sorted.
+
+    Examples
+    --------
+    >>> out = score_by_origin("binary", ["normal", "abnormal", "normal"],
+    ...                       ["normal", "normal", "normal"], None, None, ["A", "B", "B"])
+    >>> [str(o) for o in out], out["B"]["n"], out["B"]["sensitivity"]
+    (['A', 'B'], 2, 0.0)
+    """
+    y_true, y_pred = np.asarray(y_true).astype(str), np.asarray(y_pred).astype(str)
+    origin = np.asarray(origin)
+    out = {}
+    for o in sorted(set(origin)):
+        sel = origin == o
+        part = None if class_scores is None else np.asarray(class_scores)[sel]
+        out[o] = {"n": int(sel.sum()),
+                  **score(task, y_true[sel], y_pred[sel], part, classes)}
+    return out
 
 
 def class_scores(est, X):
