@@ -40,7 +40,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 
 from hbclf import __version__, pipelines, tasks
-from hbclf.calibration import reliability
+from hbclf.calibration import is_probability, reliability
 from hbclf.datasets import LayoutError, load_pascal_timing
 from hbclf.heartbeat import detect, score_detection
 from hbclf.io import AudioError, load_audio
@@ -308,8 +308,7 @@ def _reliability(task, protocol, records, y, order, tdir, bins=10):
     for i, m in enumerate(order):
         pred, scores, classes = _oof(records, m, len(y))
         done = ~np.isnan(scores).any(axis=1)
-        if not done.any() or scores[done].min() < 0 or not np.allclose(
-                scores[done].sum(axis=1), 1, atol=1e-3):
+        if not is_probability(scores[done]):
             continue
         xs, ys, ece = reliability(y[done], scores[done], classes, bins=bins)
         ax.plot(xs, ys, marker="o", ms=3, lw=1, color=colours(i % 20),
@@ -438,8 +437,9 @@ def run_segmentation(out, data_home=None):
 
 
 def _rhythm_of(path):
-    """What detect finds in a whole recording and in each of its halves (one JSON-ready row)."""
-    y, sr = load_audio(path)
+    """What detect finds in a whole recording and in each of its halves (one JSON-ready row),
+    read at the recording's own rate (2 kHz for PhysioNet 2016)."""
+    y, sr = load_audio(path, sr=None)
     half = len(y) // 2
     whole, first, second = detect(y, sr), detect(y[:half], sr), detect(y[half:], sr)
     return {"detected": whole.detected, "heart_rate": whole.heart_rate,

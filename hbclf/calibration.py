@@ -25,7 +25,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["GroupedCalibration", "reliability"]
+__all__ = ["GroupedCalibration", "is_probability", "reliability"]
 
 
 class GroupedCalibration(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
@@ -62,6 +62,16 @@ class GroupedCalibration(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         Frequency of each class in the training data.
     classes_ : ndarray
     n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(80, 3)) + np.repeat([[0.0], [1.0]], 40, axis=0)
+    >>> y, groups = np.repeat(["normal", "abnormal"], 40), np.arange(80) // 2
+    >>> clf = GroupedCalibration(random_state=0).fit(X, y, groups=groups)
+    >>> clf.predict_proba(X[:2]).sum(axis=1).round(6).tolist()
+    [1.0, 1.0]
     """
 
     def __init__(self, estimator=None, *, method="sigmoid", n_splits=5, decision="balanced",
@@ -73,7 +83,7 @@ class GroupedCalibration(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X, y, groups=None):
-        """Fit the copies and their calibration maps.
+        """Learn the calibration map on grouped folds, then fit the estimator on all the data.
 
         Parameters
         ----------
@@ -136,6 +146,22 @@ class GroupedCalibration(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         if self.decision == "balanced":
             proba = proba / self.class_prior_
         return self.classes_[np.argmax(proba, axis=1)]
+
+
+def is_probability(scores, *, atol=1e-3):
+    """Whether every row of ``scores`` is a probability distribution (what :func:`reliability`
+    needs): no negative entry, and each row sums to 1 within ``atol``.
+
+    An SVM's decision values, or a network's unnormalised scores, are not.
+
+    Examples
+    --------
+    >>> is_probability([[0.2, 0.8], [1.0, 0.0]]), is_probability([[-0.3, 0.3]])
+    (True, False)
+    """
+    scores = np.asarray(scores, dtype=float)
+    return bool(scores.size) and bool(scores.min() >= 0) and bool(
+        np.allclose(scores.sum(axis=1), 1, atol=atol))
 
 
 def reliability(y_true, proba, classes, *, bins=10):

@@ -354,7 +354,7 @@ def _evaluate(task, head, F, data, protocol, *, seed):
     from sklearn.base import clone
 
     from . import tasks
-    from .calibration import reliability
+    from .calibration import is_probability, reliability
 
     y, groups = data.y, data.groups
     fold, _ = tasks.make_folds(protocol, y, groups, data.origin, seed=seed)
@@ -378,8 +378,7 @@ def _evaluate(task, head, F, data, protocol, *, seed):
                            for k in keep if k in s}
                   for o, s in tasks.score_by_origin(task, y, pred, proba, classes,
                                                     data.origin).items()}
-    ece = reliability(y, proba, classes)[2] if np.allclose(proba.sum(axis=1), 1, atol=1e-3) \
-        else None
+    ece = reliability(y, proba, classes)[2] if is_probability(proba) else None
     return {"scores": scores, "per_origin": per_origin,
             "ece": None if ece is None else round(ece, 4)}, fold
 

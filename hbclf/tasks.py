@@ -256,10 +256,10 @@ def class_scores(est, X):
 def _groups_param(est, groups):
     """``{"<step>__groups": groups}`` when the final estimator splits its training data
     itself (a network's early-stopping validation set), so that split keeps groups whole."""
-    import inspect
+    from sklearn.utils.validation import has_fit_parameter
 
     name, last = (est.steps[-1] if hasattr(est, "steps") else (None, est))
-    if "groups" not in inspect.signature(last.fit).parameters:
+    if not has_fit_parameter(last, "groups"):
         return {}
     return {f"{name}__groups" if name else "groups": groups}
 

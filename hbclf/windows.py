@@ -21,7 +21,6 @@ cepstral coefficients is a constant added to the first few rows of a window.
 
 from __future__ import annotations
 
-import inspect
 from numbers import Integral, Real
 
 import numpy as np
@@ -164,10 +163,9 @@ class WindowClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """
         from sklearn.linear_model import LogisticRegression
         from sklearn.utils.multiclass import check_classification_targets
+        from sklearn.utils.validation import column_or_1d, has_fit_parameter
 
         self._validate_params()
-        from sklearn.utils.validation import column_or_1d
-
         mats = self._matrices(X, reset=True)
         y = column_or_1d(y, warn=True)
         if len(y) != len(mats):
@@ -188,8 +186,7 @@ class WindowClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             k = min(self.eq_order, W.shape[1])
             sd = W[:, :k].std(axis=(0, 2))
             W[:, :k] += (rng.standard_normal((len(W), k)) * self.eq * sd)[:, :, None]
-        kwargs = ({"groups": groups[rows]}
-                  if "groups" in inspect.signature(self.estimator_.fit).parameters else {})
+        kwargs = {"groups": groups[rows]} if has_fit_parameter(self.estimator_, "groups") else {}
         self.estimator_.fit(self._as_input(W), y[rows], **kwargs)
         self.classes_ = self.estimator_.classes_
         self.n_windows_ = len(W)

@@ -211,12 +211,19 @@ def test_train_reproduces_the_shipped_card(tmp_path, physionet_home):
     preprocessing, CV scheme, and the predicted class of the training
     recordings). Out-of-fold scores and probabilities are floating point: on
     another CPU the BLAS kernels sum in another order, which can move a
-    recording or two (macro-F1 0.5863 vs 0.5878 was seen on PASCAL), so they
-    are compared within 0.01.
+    recording or two (macro-F1 0.5863 vs 0.5878 was seen on PASCAL), so pooled
+    scores are compared within 0.01 and each origin's MAcc within what one
+    recording of each class moves it (0.09 for training-c's 24 + 7 recordings;
+    0.01 at least).
     """
     shipped = read_card(default_model_path())
     card = train(shipped["task"], shipped["model"], tmp_path / "again",
                  physionet_home=physionet_home, log=lambda *_: None)
+    data = tasks.get(shipped["task"]).load(physionet_home=physionet_home)
+    one_each = {}
+    for origin in np.unique(data.origin):
+        counts = np.unique(data.y[data.origin == origin], return_counts=True)[1]
+        one_each[str(origin)] = max(0.01, 0.5 * float(np.sum(1.0 / counts)))
     for key in ("model", "task", "classes", "steps", "training_data", "preprocessing",
                 "calibration", "not_for"):
         assert card[key] == shipped[key], key
@@ -231,7 +238,7 @@ def test_train_reproduces_the_shipped_card(tmp_path, physionet_home):
         for origin, scores in ev["per_origin"].items():
             assert ours[protocol]["per_origin"][origin]["n"] == scores["n"]
             assert ours[protocol]["per_origin"][origin]["macc"] == pytest.approx(
-                scores["macc"], abs=0.01), (protocol, origin)
+                scores["macc"], abs=one_each[origin]), (protocol, origin)
     a, _ = load_model(tmp_path / "again")
     b, _ = load_model()
     files = load_pascal("all").filenames
