@@ -129,7 +129,8 @@ def models_for(task, data, models):
 
 # -- one fold ---------------------------------------------------------------------------------
 
-def run_fold(task, protocol, model, k, X, y, groups, fold, *, seed, quick, search, n_threads):
+def run_fold(task, protocol, model, k, X, y, groups, origin, fold, *, seed, quick, search,
+             n_threads):
     """Fit on all folds but ``k``, predict fold ``k``.
 
     Returns ``(timing, record)``: the seconds taken, kept apart, and a
@@ -144,7 +145,8 @@ def run_fold(task, protocol, model, k, X, y, groups, fold, *, seed, quick, searc
     train, test = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
     grid = pipelines.param_grid(model) if search else None
     t0 = time.perf_counter()
-    _, rec = evaluate_fold(task, est, X, y, groups, train, test, grid=grid, seed=seed)
+    _, rec = evaluate_fold(task, est, X, y, groups, train, test, grid=grid, seed=seed,
+                           domains=origin)
     timing = {"task": task, "protocol": protocol, "model": model, "fold": int(k),
               "seconds": time.perf_counter() - t0}
     rec.update(task=task, protocol=protocol, model=model, fold=int(k), index=test.tolist(),
@@ -621,7 +623,8 @@ def run_task(task, args, models, out, config, code, backend, timings):
                               if featurizer is not None else data.filenames)
             X_of[m] = feats[key]
         jobs = (
-            delayed(run_fold)(task, protocol, m, k, X_of[m], data.y, data.groups, fold,
+            delayed(run_fold)(task, protocol, m, k, X_of[m], data.y, data.groups, data.origin,
+                              fold,
                               seed=args.seed, quick=args.quick, search=args.search,
                               n_threads=n_threads)
             for m, k, _ in todo

@@ -82,7 +82,7 @@ class GroupedCalibration(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.decision = decision
         self.random_state = random_state
 
-    def fit(self, X, y, groups=None):
+    def fit(self, X, y, groups=None, domains=None):
         """Learn the calibration map on grouped folds, then fit the estimator on all the data.
 
         Parameters
@@ -92,6 +92,10 @@ class GroupedCalibration(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         groups : array-like of shape (n_recordings,), optional
             Patient, sitting or database of each recording; without it the
             folds are stratified only (as scikit-learn's).
+        domains : array-like of shape (n_recordings,), optional
+            Origin of each recording, handed to ``estimator.fit`` (sliced per
+            fold) when it takes ``domains``
+            (:class:`~hbclf.domains.DomainBalancedClassifier`); else unused.
 
         Returns
         -------
@@ -101,6 +105,7 @@ class GroupedCalibration(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         from sklearn.linear_model import LogisticRegression
         from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
         from sklearn.utils.multiclass import check_classification_targets
+        from sklearn.utils.validation import has_fit_parameter
 
         X, y = validate_data(self, X, y)
         check_classification_targets(y)
@@ -128,8 +133,14 @@ class GroupedCalibration(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             raise ValueError("a grouped fold leaves a class out of its training part: too few "
                              "groups of that class to calibrate on folds")
         base = LogisticRegression() if self.estimator is None else clone(self.estimator)
+        params = {}
+        if domains is not None and has_fit_parameter(base, "domains"):
+            params["domains"] = np.asarray(domains)
+            if len(params["domains"]) != len(y):
+                raise ValueError(f"domains has {len(params['domains'])} entries for {len(y)} "
+                                 "recordings")
         self.calibrated_ = CalibratedClassifierCV(base, method=self.method, cv=splits,
-                                                  ensemble=False).fit(X, y)
+                                                  ensemble=False).fit(X, y, **params)
         self.classes_ = self.calibrated_.classes_
         self.class_prior_ = counts / counts.sum()
         return self

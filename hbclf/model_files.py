@@ -363,7 +363,7 @@ def _evaluate(task, head, F, data, protocol, *, seed):
     for k in np.unique(fold):
         test = np.flatnonzero(fold == k)
         _, rec = tasks.evaluate_fold(task, clone(head), F, y, groups, np.flatnonzero(fold != k),
-                                     test, seed=seed)
+                                     test, seed=seed, domains=data.origin)
         per_fold.append(rec["scores"])
         classes = rec["classes"]
         if proba is None:
@@ -459,9 +459,7 @@ def train(task="heart", model="et_cycles", out=None, *, cv=5, seed=0, data_home=
     # "uncertain": farther from the training recordings than 99 % of held-out ones
     tabular = hasattr(F, "ndim") and F.ndim == 2 and len(head.steps) > 1
     threshold = _novelty_threshold(head, F, fold) if tabular else None
-    fit_params = {f"{head.steps[-1][0]}__groups": groups} \
-        if isinstance(head.steps[-1][1], GroupedCalibration) else {}
-    head.fit(F, y, **fit_params)
+    head.fit(F, y, **tasks.fit_params(head, groups, data.origin))
     novelty = Novelty().fit(head[:-1].transform(F), threshold=threshold) if tabular else None
     pipe = Pipeline((featurizer.steps if featurizer is not None else []) + head.steps)
     counts = {str(k): int(v) for k, v in zip(*np.unique(y, return_counts=True))}

@@ -3,7 +3,8 @@
 >>> from hbclf import pipelines
 >>> pipelines.names()  # doctest: +NORMALIZE_WHITESPACE
 ['origin', 'dummy', 'logreg', 'svm', 'rf', 'knn', 'gb', 'svm_cmn', 'svm_cmvn',
- 'logreg_rhythm', 'svm_rhythm', 'logreg_cycles', 'et_cycles', 'cnn', 'rnn']
+ 'logreg_rhythm', 'svm_rhythm', 'logreg_cycles', 'et_cycles', 'logreg_cycles_db',
+ 'et_cycles_db', 'cnn', 'rnn']
 >>> pipe = pipelines.make("svm")
 >>> [name for name, _ in pipe.steps]
 ['mfcc', 'summary', 'scale', 'clf']
@@ -19,7 +20,11 @@ seen (``lodo``). The ``*_rhythm`` models add the heart rate and rhythm of
 models read no whole-recording spectrum at all: only
 :class:`~hbclf.features.CycleFeatures` (each state's energy relative to the
 others', per heart cycle: ratios a device's response largely cancels) and the
-rhythm. Baselines read 40 MFCCs summarised over time by their mean, standard
+rhythm. The ``*_cycles_db`` models are the same, trained with every
+(database, class) cell weighing the same
+(:class:`~hbclf.domains.DomainBalancedClassifier`; the harness hands each
+recording's origin to ``fit``): the database's share of abnormal recordings
+can no longer be learned in place of the heart. Baselines read 40 MFCCs summarised over time by their mean, standard
 deviation and the standard deviation of their frame-to-frame change
 (:class:`~hbclf.features.TimeSummary`), 120 features: the design the
 project's reference numbers were measured with. The networks (the seed's CNN,
@@ -44,12 +49,14 @@ _BASELINES = ("dummy", "logreg", "svm", "rf", "knn", "gb")
 _NORMALISED = {"svm_cmn": "mean", "svm_cmvn": "meanvar"}
 _RHYTHM = ("logreg_rhythm", "svm_rhythm")
 _CYCLES = ("logreg_cycles", "et_cycles")
+_DOMAIN = ("logreg_cycles_db", "et_cycles_db")  # the *_cycles models, database-balanced
 _NETWORKS = ("cnn", "rnn")
 
 
 def names():
     """Names accepted by :func:`make`, baselines first."""
-    return list(_ORIGIN + _BASELINES + tuple(_NORMALISED) + _RHYTHM + _CYCLES + _NETWORKS)
+    return list(_ORIGIN + _BASELINES + tuple(_NORMALISED) + _RHYTHM + _CYCLES + _DOMAIN
+                + _NETWORKS)
 
 
 def networks():
@@ -141,15 +148,20 @@ def make(name, *, random_state=0, quick=False, n_threads=None):
             ("scale", StandardScaler()),
             ("clf", _classifier(name.split("_")[0], random_state, quick)),
         ])
-    if name in _CYCLES:
+    if name in _CYCLES or name in _DOMAIN:
         from sklearn.impute import SimpleImputer
 
         union = FeatureUnion([("cycles", CycleFeatures()), ("rhythm", RhythmFeatures())])
+        clf = _classifier(name.split("_")[0], random_state, quick)
+        if name in _DOMAIN:  # the (database, class) cells balance the classes: no class weight
+            from .domains import DomainBalancedClassifier
+
+            clf = DomainBalancedClassifier(clf.set_params(class_weight=None))
         return Pipeline([
             ("features", union),
             ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
             ("scale", StandardScaler()),
-            ("clf", _classifier(name.split("_")[0], random_state, quick)),
+            ("clf", clf),
         ])
     if name in _NETWORKS:
         from . import neural  # imports TensorFlow: only when a network is asked for
@@ -181,6 +193,8 @@ def param_grid(name):
         "svm_rhythm": {"clf__C": [0.3, 1.0, 3.0]},
         "logreg_cycles": {"clf__C": [0.01, 0.1, 1.0]},
         "et_cycles": {"clf__min_samples_leaf": [1, 3]},
+        "logreg_cycles_db": {"clf__estimator__C": [0.01, 0.1, 1.0]},
+        "et_cycles_db": {"clf__estimator__min_samples_leaf": [1, 3]},
         "rf": {"clf__min_samples_leaf": [1, 3]},
         "knn": {"clf__n_neighbors": [5, 9]},
         "gb": {"clf__learning_rate": [0.05, 0.1]},

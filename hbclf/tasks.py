@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["Task", "get", "names", "make_folds", "score", "score_by_origin", "evaluate_fold",
-           "LODO"]
+           "fit_params", "LODO"]
 
 LODO = "lodo"
 
@@ -253,18 +253,37 @@ def class_scores(est, X):
     return np.c_[-dec, dec] if dec.ndim == 1 else dec
 
 
-def _groups_param(est, groups):
-    """``{"<step>__groups": groups}`` when the final estimator splits its training data
-    itself (a network's early-stopping validation set), so that split keeps groups whole."""
+def fit_params(est, groups, domains=None):
+    """What the final estimator's ``fit`` takes besides ``X`` and ``y``, addressed to its step.
+
+    ``groups`` when it splits its training data itself (a network's
+    early-stopping validation set, which then keeps groups whole);
+    ``domains`` when it weights or splits by origin
+    (:class:`~hbclf.domains.DomainBalancedClassifier`, or
+    :class:`~hbclf.calibration.GroupedCalibration` around one).
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from hbclf.domains import DomainBalancedClassifier
+    >>> sorted(fit_params(make_pipeline(StandardScaler(), DomainBalancedClassifier()),
+    ...                   [1, 2], ["set A", "set B"]))
+    ['domainbalancedclassifier__domains']
+    """
     from sklearn.utils.validation import has_fit_parameter
 
     name, last = (est.steps[-1] if hasattr(est, "steps") else (None, est))
-    if not has_fit_parameter(last, "groups"):
-        return {}
-    return {f"{name}__groups" if name else "groups": groups}
+    prefix = f"{name}__" if name else ""
+    out = {}
+    if has_fit_parameter(last, "groups"):
+        out[prefix + "groups"] = groups
+    if domains is not None and has_fit_parameter(last, "domains"):
+        out[prefix + "domains"] = domains
+    return out
 
 
-def evaluate_fold(task, est, X, y, groups, train, test, *, grid=None, seed=0):
+def evaluate_fold(task, est, X, y, groups, train, test, *, grid=None, seed=0, domains=None):
     """Fit ``est`` on ``train``, predict ``test``: one fold of a protocol.
 
     Parameters
@@ -283,6 +302,9 @@ def evaluate_fold(task, est, X, y, groups, train, test, *, grid=None, seed=0):
         final estimator whose ``fit`` takes ``groups`` (the networks' early
         stopping) gets the training rows' groups.
     seed : int, default=0
+    domains : array-like, optional
+        Origin (PASCAL set, PhysioNet database) of every recording, for a
+        final estimator whose ``fit`` takes ``domains`` (:func:`fit_params`).
 
     Returns
     -------
@@ -295,15 +317,16 @@ def evaluate_fold(task, est, X, y, groups, train, test, *, grid=None, seed=0):
 
     y, groups = np.asarray(y), np.asarray(groups)
     chosen = {}
-    fit_params = _groups_param(est, groups[train])
+    params = fit_params(est, groups[train],
+                        None if domains is None else np.asarray(domains)[train])
     if grid:
         inner = StratifiedGroupKFold(n_splits=3, shuffle=True, random_state=seed)
         est = GridSearchCV(est, grid, cv=list(inner.split(train, y[train], groups[train])),
                            scoring="balanced_accuracy", refit=True)
-        est.fit(X[train], y[train], **fit_params)
+        est.fit(X[train], y[train], **params)
         chosen = {key: repr(v) for key, v in est.best_params_.items()}
     else:
-        est.fit(X[train], y[train], **fit_params)
+        est.fit(X[train], y[train], **params)
     pred = est.predict(X[test])
     classes = [str(c) for c in est.classes_]
     scores_ = class_scores(est, X[test])

@@ -1,0 +1,88 @@
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from hbclf import pipelines
+from hbclf.calibration import GroupedCalibration
+from hbclf.domains import DomainBalancedClassifier, domain_balanced_weights
+from hbclf.tasks import evaluate_fold
+
+
+def _two_sites(n=2000, seed=0):
+    """Site 1 is 90 % abnormal, site 2 10 %; column 0 says the site (a device's colouring),
+    column 1 is a weak sign of the heart itself, the same at both sites."""
+    rng = np.random.default_rng(seed)
+    site = np.repeat(["site 1", "site 2"], n // 2)
+    abnormal = np.where(site == "site 1", rng.random(n) < 0.9, rng.random(n) < 0.1)
+    X = np.c_[(site == "site 1") + 0.1 * rng.standard_normal(n),
+              abnormal + rng.standard_normal(n)]
+    return X, np.where(abnormal, "abnormal", "normal"), site
+
+
+def test_every_domain_class_cell_weighs_the_same():
+    y = np.array(["a", "a", "a", "n", "a", "n", "n", "n", "n"])
+    d = np.array(["x", "x", "x", "x", "y", "y", "y", "y", "y"])
+    w = domain_balanced_weights(y, d)
+    assert w.mean() == pytest.approx(1.0)
+    totals = [w[(d == a) & (y == c)].sum() for a in "xy" for c in "an"]
+    np.testing.assert_allclose(totals, totals[0])
+    # one domain: plain class balance
+    w1 = domain_balanced_weights(y)
+    assert w1[y == "a"].sum() == pytest.approx(w1[y == "n"].sum())
+    with pytest.raises(ValueError, match="domains has 2 entries for 9"):
+        domain_balanced_weights(y, ["x", "y"])
+
+
+def test_the_site_stops_being_a_shortcut():
+    X, y, site = _two_sites()
+    plain = LogisticRegression(class_weight="balanced").fit(X, y)
+    fair = DomainBalancedClassifier(LogisticRegression()).fit(X, y, domains=site)
+    # class balance alone leans on the site column; balancing each site's classes removes
+    # what the site says about the label, and the heart's column is what is left
+    assert abs(plain.coef_[0, 0]) > 2 * abs(plain.coef_[0, 1])
+    assert abs(fair.estimator_.coef_[0, 0]) < 0.5 * abs(fair.estimator_.coef_[0, 1])
+    assert fair.domains_.tolist() == ["site 1", "site 2"]
+    assert fair.predict_proba(X).shape == (len(y), 2)
+    # on a third site whose recordings look like site 1's, the site-led model calls everyone
+    # abnormal; the balanced one still follows the heart's column
+    rng = np.random.default_rng(1)
+    truth = rng.random(300) < 0.5
+    X3 = np.c_[np.ones(300), truth + rng.standard_normal(300)]
+    from sklearn.metrics import balanced_accuracy_score
+
+    y3 = np.where(truth, "abnormal", "normal")
+    assert balanced_accuracy_score(y3, fair.predict(X3)) > balanced_accuracy_score(
+        y3, plain.predict(X3)) + 0.05
+
+
+def test_domains_reach_the_classifier_through_folds_and_calibration(monkeypatch):
+    X, y, site = _two_sites(n=200)
+    seen = []
+    real_fit = DomainBalancedClassifier.fit
+
+    def spy(self, X, y, domains=None):
+        seen.append(None if domains is None else sorted(set(domains)) + [len(domains)])
+        return real_fit(self, X, y, domains=domains)
+
+    monkeypatch.setattr(DomainBalancedClassifier, "fit", spy)
+    groups = np.arange(len(y)) // 2
+    train, test = np.arange(0, 200, 2), np.arange(1, 200, 2)
+    pipe = make_pipeline(StandardScaler(), DomainBalancedClassifier())
+    evaluate_fold("binary", pipe, X, y, groups, train, test, domains=site)
+    assert seen == [["site 1", "site 2", len(train)]]
+    seen.clear()
+    calibrated = make_pipeline(StandardScaler(), GroupedCalibration(
+        DomainBalancedClassifier(), n_splits=3, random_state=0))
+    evaluate_fold("binary", calibrated, X, y, groups, train, test, domains=site)
+    # three calibration folds and the final fit, each with its own rows' sites
+    assert len(seen) == 4 and all(s[:2] == ["site 1", "site 2"] for s in seen)
+    assert seen[-1][-1] == len(train) and all(s[-1] < len(train) for s in seen[:3])
+
+
+def test_database_balanced_models_are_registered():
+    for name in ("logreg_cycles_db", "et_cycles_db"):
+        clf = pipelines.make(name, quick=True).steps[-1][1]
+        assert isinstance(clf, DomainBalancedClassifier)
+        assert clf.estimator.get_params()["class_weight"] is None
