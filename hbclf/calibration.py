@@ -21,6 +21,8 @@ Pipeline pass them as ``<step>__groups`` (the harness and
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -59,7 +61,8 @@ class GroupedCalibration(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     calibrated_ : CalibratedClassifierCV
         Fitted on the grouped folds.
     class_prior_ : ndarray
-        Frequency of each class in the training data.
+        Frequency of each class in the training data (weighted, when the
+        estimator balances databases: see ``fit``).
     classes_ : ndarray
     n_features_in_ : int
 
@@ -95,7 +98,10 @@ class GroupedCalibration(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         domains : array-like of shape (n_recordings,), optional
             Origin of each recording, handed to ``estimator.fit`` (sliced per
             fold) when it takes ``domains``
-            (:class:`~hbclf.domains.DomainBalancedClassifier`); else unused.
+            (:class:`~hbclf.domains.DomainBalancedClassifier`); the calibration
+            map is then fitted with the same (database, class) weights, so the
+            probabilities are those of a recording from a database as often
+            abnormal as normal, and ``class_prior_`` is uniform. Unused otherwise.
 
         Returns
         -------
@@ -133,16 +139,22 @@ class GroupedCalibration(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             raise ValueError("a grouped fold leaves a class out of its training part: too few "
                              "groups of that class to calibrate on folds")
         base = LogisticRegression() if self.estimator is None else clone(self.estimator)
-        params = {}
+        params, weight = {}, None
         if domains is not None and has_fit_parameter(base, "domains"):
+            from .domains import domain_balanced_weights
+
             params["domains"] = np.asarray(domains)
-            if len(params["domains"]) != len(y):
-                raise ValueError(f"domains has {len(params['domains'])} entries for {len(y)} "
-                                 "recordings")
-        self.calibrated_ = CalibratedClassifierCV(base, method=self.method, cv=splits,
-                                                  ensemble=False).fit(X, y, **params)
+            # the calibration map learns under the estimator's own weighting: probabilities
+            # of a recording from a database that is as often abnormal as normal
+            weight = domain_balanced_weights(y, params["domains"])
+        calibrated = CalibratedClassifierCV(base, method=self.method, cv=splits, ensemble=False)
+        with warnings.catch_warnings():  # the weights are for the map: the estimator has its own
+            warnings.filterwarnings("ignore", message=".*sample weights will only be used")
+            self.calibrated_ = calibrated.fit(X, y, sample_weight=weight, **params)
         self.classes_ = self.calibrated_.classes_
-        self.class_prior_ = counts / counts.sum()
+        prior = np.array([weight[y == c].sum() if weight is not None else np.sum(y == c)
+                          for c in self.classes_], dtype=float)
+        self.class_prior_ = prior / prior.sum()
         return self
 
     def predict_proba(self, X):

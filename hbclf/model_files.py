@@ -344,6 +344,22 @@ def _with_network(head, path, card):
     return Pipeline(list(head.steps) + [("clf", net)])
 
 
+def _calibration_text(clf):
+    """What the card says of the probabilities' calibration."""
+    from .calibration import GroupedCalibration
+    from .domains import DomainBalancedClassifier
+
+    if not isinstance(clf, GroupedCalibration):
+        return None
+    text = ("Platt scaling on 5 StratifiedGroupKFold folds of the training data "
+            "(hbclf.calibration.GroupedCalibration)")
+    if isinstance(clf.estimator, DomainBalancedClassifier):
+        text += (", weighted as the classifier is (every database and class the same "
+                 "weight): the probabilities are those of a recording from a database as "
+                 "often abnormal as normal, not of the training data's mix")
+    return text
+
+
 def _evaluate(task, head, F, data, protocol, *, seed):
     """Out-of-fold scores of ``head`` under one protocol, as the harness computes them.
 
@@ -394,7 +410,7 @@ NOT_FOR = (
 )
 
 
-def train(task="heart", model="et_cycles", out=None, *, cv=5, seed=0, data_home=None,
+def train(task="heart", model="et_cycles_db", out=None, *, cv=5, seed=0, data_home=None,
           physionet_home=None, calibrate=True, log=print):
     """Fit a registry model on every labelled recording of a task and save it.
 
@@ -410,7 +426,7 @@ def train(task="heart", model="et_cycles", out=None, *, cv=5, seed=0, data_home=
         A name of :func:`hbclf.tasks.names`: ``"heart"`` is PASCAL sets A and
         B and PhysioNet 2016, normal vs abnormal; ``"all"`` PASCAL's five
         classes.
-    model : str, default="et_cycles"
+    model : str, default="et_cycles_db"
         A name of :func:`hbclf.pipelines.names` (the default: the shipped model's).
     out : path-like
         Folder to write.
@@ -483,9 +499,7 @@ def train(task="heart", model="et_cycles", out=None, *, cv=5, seed=0, data_home=
             "citation": " ".join(citations),
         },
         "preprocessing": preprocessing,
-        "calibration": ("Platt scaling on 5 StratifiedGroupKFold folds of the training data "
-                        "(hbclf.calibration.GroupedCalibration)"
-                        if isinstance(head.steps[-1][1], GroupedCalibration) else None),
+        "calibration": _calibration_text(head.steps[-1][1]),
         "cv": {"protocol": protocol,
                "scheme": f"StratifiedGroupKFold(n_splits={len(np.unique(fold))}, shuffle=True, "
                          f"random_state={seed}) on the task's groups; scores are means over "
