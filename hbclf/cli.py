@@ -265,7 +265,8 @@ def build_parser(*, model_names=None):
                    help="see hbclf.tasks (default: heart, PASCAL A+B and PhysioNet 2016, "
                    "normal vs abnormal)")
     s.add_argument("--model", default="et_cycles_db", metavar="NAME",
-                   choices=model_names, help="a registry model: " + (
+                   choices=model_names, help="a registry model (default: et_cycles_db, the "
+                   "shipped model's): " + (
                        ", ".join(model_names) if model_names else "see hbclf.pipelines.names()"))
     s.add_argument("--out", required=True, help="model folder to write")
     s.add_argument("--cv", type=int, default=5, help="grouped folds for the card's scores")
