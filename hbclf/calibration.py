@@ -119,7 +119,7 @@ class GroupedCalibration(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             raise ValueError(f"method must be 'sigmoid' or 'isotonic', got {self.method!r}")
         if self.decision not in ("balanced", "probable"):
             raise ValueError(f"decision must be 'balanced' or 'probable', got {self.decision!r}")
-        _, counts = np.unique(y, return_counts=True)
+        _, cls, counts = np.unique(y, return_inverse=True, return_counts=True)
         n_splits = min(self.n_splits, int(counts.min()))
         if n_splits < 2:
             raise ValueError("every class needs at least 2 recordings to calibrate on folds; "
@@ -152,8 +152,7 @@ class GroupedCalibration(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             warnings.filterwarnings("ignore", message=".*sample weights will only be used")
             self.calibrated_ = calibrated.fit(X, y, sample_weight=weight, **params)
         self.classes_ = self.calibrated_.classes_
-        prior = np.array([weight[y == c].sum() if weight is not None else np.sum(y == c)
-                          for c in self.classes_], dtype=float)
+        prior = np.bincount(cls, weights=weight)  # classes_ is np.unique(y)'s order
         self.class_prior_ = prior / prior.sum()
         return self
 

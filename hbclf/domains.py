@@ -131,23 +131,24 @@ class DomainBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
 
     def predict(self, X):
         """The estimator's prediction."""
-        check_is_fitted(self, "estimator_")
-        return self.estimator_.predict(validate_data(self, X, reset=False,
-                                                     ensure_all_finite=not self._allow_nan()))
+        X = self._fitted_input(X)  # first: it checks that estimator_ exists
+        return self.estimator_.predict(X)
 
     @available_if(_estimator_has("predict_proba"))
     def predict_proba(self, X):
         """The estimator's class probabilities, columns in ``classes_`` order."""
-        check_is_fitted(self, "estimator_")
-        return self.estimator_.predict_proba(
-            validate_data(self, X, reset=False, ensure_all_finite=not self._allow_nan()))
+        X = self._fitted_input(X)  # first: it checks that estimator_ exists
+        return self.estimator_.predict_proba(X)
 
     @available_if(_estimator_has("decision_function"))
     def decision_function(self, X):
         """The estimator's decision function."""
+        X = self._fitted_input(X)  # first: it checks that estimator_ exists
+        return self.estimator_.decision_function(X)
+
+    def _fitted_input(self, X):
         check_is_fitted(self, "estimator_")
-        return self.estimator_.decision_function(
-            validate_data(self, X, reset=False, ensure_all_finite=not self._allow_nan()))
+        return validate_data(self, X, reset=False, ensure_all_finite=not self._allow_nan())
 
     def _allow_nan(self):
         from sklearn.utils import get_tags

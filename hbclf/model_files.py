@@ -346,14 +346,15 @@ def _with_network(head, path, card):
 
 def _calibration_text(clf):
     """What the card says of the probabilities' calibration."""
+    from sklearn.utils.validation import has_fit_parameter
+
     from .calibration import GroupedCalibration
-    from .domains import DomainBalancedClassifier
 
     if not isinstance(clf, GroupedCalibration):
         return None
     text = ("Platt scaling on 5 StratifiedGroupKFold folds of the training data "
             "(hbclf.calibration.GroupedCalibration)")
-    if isinstance(clf.estimator, DomainBalancedClassifier):
+    if has_fit_parameter(clf.estimator, "domains"):  # GroupedCalibration.fit's own test
         text += (", weighted as the classifier is (every database and class the same "
                  "weight): the probabilities are those of a recording from a database as "
                  "often abnormal as normal, not of the training data's mix")

@@ -24,7 +24,8 @@ rhythm. The ``*_cycles_db`` models are the same, trained with every
 (database, class) cell weighing the same
 (:class:`~hbclf.domains.DomainBalancedClassifier`; the harness hands each
 recording's origin to ``fit``): the database's share of abnormal recordings
-can no longer be learned in place of the heart. Baselines read 40 MFCCs summarised over time by their mean, standard
+can no longer be learned in place of the heart. Baselines read 40 MFCCs
+summarised over time by their mean, standard
 deviation and the standard deviation of their frame-to-frame change
 (:class:`~hbclf.features.TimeSummary`), 120 features: the design the
 project's reference numbers were measured with. The networks (the seed's CNN,
