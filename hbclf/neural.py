@@ -116,15 +116,42 @@ def _as_3d(X):
     return X
 
 
+def _weighted_draw(weights, rng):
+    """Indices drawn with replacement in proportion to ``weights``, as many as they sum to."""
+    p = np.asarray(weights, dtype=np.float64)
+    return rng.choice(len(p), size=max(1, int(round(p.sum()))), p=p / p.sum())
+
+
+class _WeightedDraws(keras.utils.PyDataset):
+    """Batches of a fresh weighted draw of the training samples every epoch."""
+
+    def __init__(self, X, y, weights, batch_size, rng):
+        super().__init__()
+        self.X, self.y, self.weights, self.batch_size, self.rng = X, y, weights, batch_size, rng
+        self.on_epoch_end()
+
+    def on_epoch_end(self):
+        self.index = _weighted_draw(self.weights, self.rng)
+
+    def __len__(self):
+        return -(-len(self.index) // self.batch_size)
+
+    def __getitem__(self, i):
+        pick = self.index[i * self.batch_size:(i + 1) * self.batch_size]
+        return self.X[pick], self.y[pick]
+
+
 class _NeuralClassifier(KerasClassifier):
     """What the CNN and RNN share: data handling, training loop, tags."""
 
-    def _common(self, *, learning_rate, batch_size, epochs, class_weight, early_stopping,
-                validation_fraction, patience, standardize, random_state, verbose, n_threads):
+    def _common(self, *, learning_rate, batch_size, epochs, class_weight, weighted_draws,
+                early_stopping, validation_fraction, patience, standardize, random_state,
+                verbose, n_threads):
         self.learning_rate = learning_rate
         self.batch_size = batch_size
         self.epochs = epochs
         self.class_weight = class_weight
+        self.weighted_draws = weighted_draws
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.patience = patience
@@ -225,16 +252,28 @@ class _NeuralClassifier(KerasClassifier):
                 n_splits=1, test_size=n_val, random_state=self._seed_or_none()
             )
             tr, va = next(split.split(np.zeros(len(labels)), labels))
+        draws = self.weighted_draws and sample_weight is not None
+        rng = np.random.default_rng(self._seed_or_none())
         if can_split:
-            val = (X[va], y[va]) if sample_weight is None else (X[va], y[va], sample_weight[va])
-            fit_args["validation_data"] = val
+            if draws:  # one fixed weighted draw: as cheap as the draws trained on per epoch
+                pick = _weighted_draw(sample_weight[va], rng)
+                fit_args["validation_data"] = (X[va][pick], y[va][pick])
+            else:
+                fit_args["validation_data"] = ((X[va], y[va]) if sample_weight is None
+                                               else (X[va], y[va], sample_weight[va]))
             X, y = X[tr], y[tr]
             sample_weight = None if sample_weight is None else sample_weight[tr]
             callbacks.append(keras.callbacks.EarlyStopping(
                 monitor="val_loss", patience=self.patience, restore_best_weights=True
             ))
-        hist = self.model_.fit(x=X, y=y, sample_weight=sample_weight, callbacks=callbacks,
-                               **fit_args)
+        if draws:
+            fit_args.pop("batch_size")
+            fit_args.pop("shuffle")
+            hist = self.model_.fit(_WeightedDraws(X, y, sample_weight, self.batch_size, rng),
+                                   callbacks=callbacks, **fit_args)
+        else:
+            hist = self.model_.fit(x=X, y=y, sample_weight=sample_weight, callbacks=callbacks,
+                                   **fit_args)
         self.history_ = dict(hist.history)
         self.n_epochs_ = len(hist.history.get("loss", []))
 
@@ -373,6 +412,16 @@ class CNNClassifier(_NeuralClassifier):
         Upper bound; early stopping usually ends training sooner.
     class_weight : {"balanced"} or dict, optional
         Weights of the classes in the loss (PASCAL set B is 320 normal vs 46 extrasystole).
+    weighted_draws : bool, default=False
+        Each epoch trains on a fresh random draw of the training samples,
+        with replacement, in proportion to their weights (``sample_weight``
+        times the class weight), as many as the weights sum to, unweighted
+        (a weighted random sampler): the expected loss of a weighted pass over
+        every sample, at the cost of the weights' sum. Under
+        :class:`~hbclf.windows.WindowClassifier`, whose window weights sum to
+        one per recording, an epoch is about one window per recording, a new
+        one each epoch; the early-stopping set is one such draw, kept fixed.
+        Without weights it changes nothing.
     early_stopping : bool, default=True
         Hold out a stratified ``validation_fraction`` of the training data
         and stop when its loss has not improved for ``patience`` epochs,
@@ -409,18 +458,18 @@ class CNNClassifier(_NeuralClassifier):
 
     def __init__(self, *, filters=(16, 32, 64, 128), kernel_size=2, padding="valid", dropout=0.2,
                  learning_rate=1e-3, batch_size=32, epochs=60, class_weight=None,
-                 early_stopping=True, validation_fraction=0.15, patience=10, standardize=True,
-                 random_state=None, verbose=0, n_threads=None):
+                 weighted_draws=False, early_stopping=True, validation_fraction=0.15, patience=10,
+                 standardize=True, random_state=None, verbose=0, n_threads=None):
         super().__init__()
         self.filters = filters
         self.kernel_size = kernel_size
         self.padding = padding
         self.dropout = dropout
         self._common(learning_rate=learning_rate, batch_size=batch_size, epochs=epochs,
-                     class_weight=class_weight, early_stopping=early_stopping,
-                     validation_fraction=validation_fraction, patience=patience,
-                     standardize=standardize, random_state=random_state, verbose=verbose,
-                     n_threads=n_threads)
+                     class_weight=class_weight, weighted_draws=weighted_draws,
+                     early_stopping=early_stopping, validation_fraction=validation_fraction,
+                     patience=patience, standardize=standardize, random_state=random_state,
+                     verbose=verbose, n_threads=n_threads)
 
     def _keras_build_fn(self):
         from keras import layers
@@ -449,7 +498,7 @@ class RNNClassifier(_NeuralClassifier):
     bidirectional : bool, default=False
     dropout : float, default=0.2
         Dropout after each recurrent layer.
-    learning_rate, batch_size, epochs, class_weight, early_stopping,
+    learning_rate, batch_size, epochs, class_weight, weighted_draws, early_stopping,
     validation_fraction, patience, standardize, random_state, verbose, n_threads
         As in :class:`CNNClassifier`.
 
@@ -464,18 +513,18 @@ class RNNClassifier(_NeuralClassifier):
 
     def __init__(self, *, cell="lstm", units=(64,), bidirectional=False, dropout=0.2,
                  learning_rate=1e-3, batch_size=32, epochs=60, class_weight=None,
-                 early_stopping=True, validation_fraction=0.15, patience=10, standardize=True,
-                 random_state=None, verbose=0, n_threads=None):
+                 weighted_draws=False, early_stopping=True, validation_fraction=0.15, patience=10,
+                 standardize=True, random_state=None, verbose=0, n_threads=None):
         super().__init__()
         self.cell = cell
         self.units = units
         self.bidirectional = bidirectional
         self.dropout = dropout
         self._common(learning_rate=learning_rate, batch_size=batch_size, epochs=epochs,
-                     class_weight=class_weight, early_stopping=early_stopping,
-                     validation_fraction=validation_fraction, patience=patience,
-                     standardize=standardize, random_state=random_state, verbose=verbose,
-                     n_threads=n_threads)
+                     class_weight=class_weight, weighted_draws=weighted_draws,
+                     early_stopping=early_stopping, validation_fraction=validation_fraction,
+                     patience=patience, standardize=standardize, random_state=random_state,
+                     verbose=verbose, n_threads=n_threads)
 
     def _keras_build_fn(self):
         from keras import layers

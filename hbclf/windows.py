@@ -5,9 +5,12 @@ hands a network one view of each recording. :class:`WindowClassifier` cuts
 every recording's frame sequence (from :class:`hbclf.features.MFCC` or
 :class:`~hbclf.features.LogMel`) into fixed-length windows, trains its
 estimator on windows labelled with their recording's class, and scores a
-recording by the mean log-probability of its windows. Training windows can
-be augmented to imitate another device: a random equaliser and gain, which on
-cepstral coefficients is a constant added to the first few rows of a window.
+recording by the mean log-probability of its windows. Every recording weighs
+the same in training however many windows it has (its windows share its
+weight). Training windows can be augmented to imitate another device and room:
+a random equaliser and gain, which on cepstral coefficients is a constant
+added to the first few rows of a window, and stationary noise of a random
+level and colour.
 
 >>> import numpy as np
 >>> from hbclf.features import Sequences
@@ -46,7 +49,12 @@ class WindowClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         regression on flattened windows. An estimator whose ``fit`` takes
         ``groups`` (the networks' early stopping) gets the recording's group
         for each window (the recording itself when no groups are given), so
-        windows of one recording never sit on both sides of its split.
+        windows of one recording never sit on both sides of its split. One
+        whose ``fit`` takes ``sample_weight`` gets each window its recording's
+        weight divided by the recording's number of training windows, so a
+        60 s recording counts no more than a 6 s one (with a network's
+        ``weighted_draws``, every epoch then draws about one window per
+        recording, a fresh one each epoch).
     frames : int, default=130
         Window length in frames (130: the seed's 4.2 s at a 32 ms hop).
         Shorter recordings are repeated to that length (heart sounds are
@@ -65,6 +73,16 @@ class WindowClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         next ones the spectral tilt and broad bends, so this is a random
         equaliser and gain; ``0`` turns it off. Test windows are never altered.
     eq_order : int, default=4
+    noise_snr : (float, float), optional
+        Noise augmentation of the training windows: each gets stationary
+        noise at a signal-to-noise ratio drawn from this range (dB), its colour
+        drawn from white to brown (power falling as band number to the power
+        0 to 2; mel bands below 1 kHz are near-linear in Hz). It is added to
+        the power spectrum the rows are the cepstrum of (their inverse DCT,
+        in dB), so the rows must be MFCCs: exact when they are all the
+        coefficients (``MFCC(n_mfcc=n_mels)``, as in the registry), added to
+        the cepstrally smoothed spectrum otherwise. Applied before ``eq`` (a
+        device hears the room too). ``None``: off.
     random_state : int, optional
         Window draws and augmentation.
 
@@ -80,13 +98,14 @@ class WindowClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     """
 
     def __init__(self, estimator=None, *, frames=130, hop=65, per_recording=None, eq=0.0,
-                 eq_order=4, random_state=None):
+                 eq_order=4, noise_snr=None, random_state=None):
         self.estimator = estimator
         self.frames = frames
         self.hop = hop
         self.per_recording = per_recording
         self.eq = eq
         self.eq_order = eq_order
+        self.noise_snr = noise_snr
         self.random_state = random_state
 
     def _validate_params(self):
@@ -100,6 +119,23 @@ class WindowClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                              f"{self.per_recording!r}")
         if not isinstance(self.eq, Real) or self.eq < 0:
             raise ValueError(f"eq must be a non-negative number, got {self.eq!r}")
+        if self.noise_snr is not None and (
+                np.shape(self.noise_snr) != (2,) or not self.noise_snr[0] <= self.noise_snr[1]):
+            raise ValueError(f"noise_snr must be None or (low, high) in dB, got "
+                             f"{self.noise_snr!r}")
+
+    def _add_noise(self, W, rng):
+        """Stationary noise of a random level and colour, added to each window's power spectrum."""
+        import scipy.fft
+
+        n, bands = len(W), W.shape[1]
+        power = 10.0 ** (scipy.fft.idct(W, axis=1, type=2, norm="ortho") / 10)  # dB -> power
+        snr = rng.uniform(*self.noise_snr, size=n)
+        colour = np.arange(1, bands + 1)[None, :] ** -rng.uniform(0, 2, size=(n, 1))
+        colour /= colour.mean(axis=1, keepdims=True)
+        level = power.mean(axis=(1, 2)) / 10 ** (snr / 10)
+        noisy = power + (level[:, None] * colour)[:, :, None]
+        W[:] = scipy.fft.dct(10 * np.log10(noisy), axis=1, type=2, norm="ortho")
 
     def _starts(self, n):
         """First frame of every window of an ``n``-frame recording (the last one ends at n)."""
@@ -117,16 +153,22 @@ class WindowClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """Every window of every recording (at most ``per_recording`` each, drawn with ``rng``)
         as one array (float32 for a network, float64 for anything else), and the recording
         each window comes from."""
-        windows, rows = [], []
-        for i, M in enumerate(mats):
+        chosen = []
+        for M in mats:
             starts = self._starts(M.shape[1])
             if rng is not None and self.per_recording is not None \
                     and len(starts) > self.per_recording:
                 starts = np.sort(rng.choice(starts, self.per_recording, replace=False))
-            windows += [self._window(M, s) for s in starts]
-            rows += [i] * len(starts)
+            chosen.append(starts)
+        rows = np.repeat(np.arange(len(mats)), [len(s) for s in chosen])
         dtype = np.float32 if self._three_d(self.estimator_) else np.float64
-        return np.stack(windows).astype(dtype), np.asarray(rows)
+        W = np.empty((len(rows), mats[0].shape[0], self.frames), dtype)  # no float64 copy
+        k = 0
+        for M, starts in zip(mats, chosen):
+            for s in starts:
+                W[k] = self._window(M, s)
+                k += 1
+        return W, rows
 
     def _three_d(self, est):
         return est.__sklearn_tags__().input_tags.three_d_array
@@ -145,7 +187,7 @@ class WindowClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                              f"expecting {self.n_features_in_} features as input")
         return mats
 
-    def fit(self, X, y, groups=None):
+    def fit(self, X, y, groups=None, sample_weight=None):
         """Cut the training recordings into windows and fit the estimator on them.
 
         Parameters
@@ -156,6 +198,11 @@ class WindowClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         y : array-like of shape (n,)
         groups : array-like of shape (n,), optional
             Patient, sitting or database of each recording.
+        sample_weight : array-like of shape (n,), optional
+            Weight of each recording (e.g. from
+            :class:`~hbclf.domains.DomainBalancedClassifier`), shared among
+            its windows. Needs an estimator whose ``fit`` takes
+            ``sample_weight``.
 
         Returns
         -------
@@ -163,7 +210,7 @@ class WindowClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """
         from sklearn.linear_model import LogisticRegression
         from sklearn.utils.multiclass import check_classification_targets
-        from sklearn.utils.validation import column_or_1d, has_fit_parameter
+        from sklearn.utils.validation import _check_sample_weight, column_or_1d, has_fit_parameter
 
         self._validate_params()
         mats = self._matrices(X, reset=True)
@@ -180,13 +227,22 @@ class WindowClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             raise ValueError(f"groups has {len(groups)} entries for {len(mats)} recordings")
         self.estimator_ = (LogisticRegression(max_iter=1000) if self.estimator is None
                            else clone(self.estimator))
+        takes_weights = has_fit_parameter(self.estimator_, "sample_weight")
+        if sample_weight is not None and not takes_weights:
+            raise ValueError(f"sample_weight was given, but {type(self.estimator_).__name__}.fit "
+                             "does not take sample_weight")
         rng = check_random_state(self.random_state)
         W, rows = self._cut(mats, rng=rng)
+        if self.noise_snr is not None:
+            self._add_noise(W, rng)
         if self.eq > 0:
             k = min(self.eq_order, W.shape[1])
             sd = W[:, :k].std(axis=(0, 2))
             W[:, :k] += (rng.standard_normal((len(W), k)) * self.eq * sd)[:, :, None]
         kwargs = {"groups": groups[rows]} if has_fit_parameter(self.estimator_, "groups") else {}
+        if takes_weights:  # each recording weighs one (or its own weight), however long it is
+            per = _check_sample_weight(sample_weight, np.empty((len(mats), 1)))
+            kwargs["sample_weight"] = per[rows] / np.bincount(rows)[rows]
         self.estimator_.fit(self._as_input(W), y[rows], **kwargs)
         self.classes_ = self.estimator_.classes_
         self.n_windows_ = len(W)

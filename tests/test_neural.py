@@ -181,3 +181,39 @@ def test_early_stopping_validation_keeps_groups_whole(monkeypatch):
     evaluate_fold("binary", pipe, X, np.where(y == y[0], "normal", "abnormal"), groups,
                   train, test)
     np.testing.assert_array_equal(seen["groups"], groups[train])
+
+
+def test_weighted_draws_sample_in_proportion_to_the_weights_each_epoch(monkeypatch):
+    """Each epoch trains on a fresh draw, as many samples as the weights sum to, in proportion
+    to them."""
+    import hbclf.neural as neural
+
+    X, y = toy(n=40)
+    weights = np.tile([0.125, 0.125, 0.25, 0.5], 10)  # sums to 10
+    served = []
+    real_item = neural._WeightedDraws.__getitem__
+
+    def spy(self, i):
+        assert len(self) == 3  # ceil(10 draws / batch of 4): the weights' sum, not 40 samples
+        served.append(self.index[i * self.batch_size:(i + 1) * self.batch_size])
+        return real_item(self, i)
+
+    monkeypatch.setattr(neural._WeightedDraws, "__getitem__", spy)
+    cnn = CNNClassifier(epochs=3, early_stopping=False, weighted_draws=True, batch_size=4,
+                        random_state=0).fit(X, y, sample_weight=weights)
+    picks = np.concatenate(served)
+    assert cnn.n_epochs_ == 3 and len(picks) >= 30
+    assert len(set(picks)) > 10  # more than one draw's worth: a new draw each epoch
+    counts = np.bincount(neural._weighted_draw(weights, np.random.default_rng(0)), minlength=40)
+    assert counts.sum() == 10
+    many = np.bincount(np.concatenate([neural._weighted_draw(weights * 100,
+                                                             np.random.default_rng(1))]),
+                       minlength=40)
+    np.testing.assert_allclose(many.reshape(10, 4).sum(axis=0) / 1000,
+                               [0.125, 0.125, 0.25, 0.5], atol=0.05)
+    again = CNNClassifier(epochs=3, early_stopping=False, weighted_draws=True, batch_size=4,
+                          random_state=0).fit(X, y, sample_weight=weights)
+    np.testing.assert_allclose(cnn.predict_proba(X), again.predict_proba(X), rtol=1e-5)
+    plain = CNNClassifier(epochs=1, early_stopping=False, weighted_draws=True,
+                          random_state=0).fit(X, y)  # no weights: an ordinary pass
+    assert plain.n_epochs_ == 1

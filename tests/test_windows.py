@@ -81,3 +81,49 @@ def test_in_a_pipeline_with_groups_and_a_nested_search():
     assert search.predict(files[:5]).shape == (5,)
     with pytest.raises(ValueError, match="frames must be a positive integer"):
         WindowClassifier(frames=0).fit(Sequences([_recording(5, 0.1)] * 2), ["a", "b"])
+
+
+class WeightSpy(Spy):
+    def fit(self, X, y, groups=None, sample_weight=None):
+        self.sample_weight_ = sample_weight
+        return super().fit(X, y, groups)
+
+
+def test_every_recording_weighs_the_same_however_many_windows_it_has():
+    X = Sequences([_recording(25, 0.2), _recording(7, 0.9), _recording(45, 0.5)])
+    clf = WindowClassifier(WeightSpy(), frames=10, hop=5).fit(X, ["a", "b", "a"])
+    w = clf.estimator_.sample_weight_
+    # 4, 1 and 8 windows: each recording's windows sum to one
+    np.testing.assert_allclose(w, [0.25] * 4 + [1.0] + [0.125] * 8)
+    own = WindowClassifier(WeightSpy(), frames=10, hop=5).fit(X, ["a", "b", "a"],
+                                                            sample_weight=[2.0, 1.0, 0.0])
+    np.testing.assert_allclose(own.estimator_.sample_weight_, [0.5] * 4 + [1.0] + [0.0] * 8)
+    with pytest.raises(ValueError, match="does not take sample_weight"):
+        WindowClassifier(Spy(), frames=10, hop=5).fit(X, ["a", "b", "a"], sample_weight=[1, 1, 1])
+
+
+def test_noise_augmentation_raises_the_floor_of_training_windows_only():
+    import scipy.fft
+
+    from hbclf.features import MFCC
+
+    t = np.arange(8000) / 4000
+    tone = [np.sin(2 * np.pi * 100 * t + k).astype(np.float32) for k in range(4)]
+    X = MFCC(n_mfcc=40).fit_transform(tone)  # every coefficient: the DCT can be undone
+    y = ["a", "b", "a", "b"]
+    plain = WindowClassifier(Spy(), frames=20, hop=20, random_state=0).fit(X, y)
+    noisy = WindowClassifier(Spy(), frames=20, hop=20, noise_snr=(0, 0),
+                             random_state=0).fit(X, y)
+    db_plain = scipy.fft.idct(plain.estimator_.X_, axis=1, type=2, norm="ortho")
+    db_noisy = scipy.fft.idct(noisy.estimator_.X_, axis=1, type=2, norm="ortho")
+    power = 10 ** (db_plain / 10)
+    added = 10 ** (db_noisy / 10) - power
+    # 0 dB: the noise added to each window has the window's own mean power, and is never
+    # negative; bands far from the 100 Hz tone, empty before, now hold the noise
+    np.testing.assert_allclose(added.mean(axis=(1, 2)), power.mean(axis=(1, 2)), rtol=1e-3)
+    assert added.min() > -1e-3 * power.max()
+    rise = db_noisy[:, 30:] - db_plain[:, 30:]
+    assert rise.min() > 3 and np.median(rise) > 20
+    np.testing.assert_array_equal(noisy.predict_proba(X), plain.predict_proba(X))
+    with pytest.raises(ValueError, match="noise_snr"):
+        WindowClassifier(noise_snr=(30, 10)).fit(X, y)
