@@ -30,9 +30,12 @@ deviation and the standard deviation of their frame-to-frame change
 (:class:`~hbclf.features.TimeSummary`), 120 features: the design the
 project's reference numbers were measured with. The networks (the seed's CNN,
 and an LSTM) read 40 x 130 MFCC windows, the seed's image, from anywhere in a
-recording (:class:`~hbclf.windows.WindowClassifier`): trained on one random
-window per recording with a random equaliser and gain (device augmentation),
-they score a recording by the mean log-probability of all its windows. Every pipeline
+recording (:class:`~hbclf.windows.WindowClassifier`): trained on every window
+of every recording, each recording weighing the same (an epoch draws about one
+window per recording, a fresh one each epoch: the cost of the seed's single
+image), with a random equaliser, gain and background noise (device and room
+augmentation), they score a recording by the mean log-probability of all its
+windows. Every pipeline
 starts with steps that learn nothing (feature extraction), so their output
 can be computed once per recording and shared by all folds and models
 (:func:`split_stateless`) without leaking anything from a test fold.
@@ -168,16 +171,19 @@ def make(name, *, random_state=0, quick=False, n_threads=None):
         from . import neural  # imports TensorFlow: only when a network is asked for
 
         common = dict(random_state=random_state, n_threads=n_threads,
-                      epochs=2 if quick else 40, patience=8, class_weight="balanced")
+                      epochs=2 if quick else 40, patience=8, class_weight="balanced",
+                      weighted_draws=True)
         from .windows import WindowClassifier
 
         net = (neural.CNNClassifier(**common) if name == "cnn"
                else neural.RNNClassifier(units=(32,), **common))
-        # one random window per training recording (a random time shift) keeps the cost of
-        # the seed's single image; predictions average every window, half-overlapping
+        # every half-overlapping window of the training recordings, weighted so that each
+        # recording counts once per epoch (weighted_draws: a fresh window each epoch); noise
+        # from 40 dB (near silence) to 10 dB below the recording. Predictions average every window
         return Pipeline([("mfcc", MFCC(n_mfcc=40)),
-                         ("clf", WindowClassifier(net, frames=130, hop=65, per_recording=1,
-                                                  eq=0.5, random_state=random_state))])
+                         ("clf", WindowClassifier(net, frames=130, hop=65, eq=0.5,
+                                                  noise_snr=(10.0, 40.0),
+                                                  random_state=random_state))])
     raise ValueError(f"unknown model {name!r}; choose from {names()}")
 
 
