@@ -108,7 +108,10 @@ def cmd_predict(args):
         try:  # a model's own checks (e.g. a longer minimum duration) name the file too
             # the classifier's input, once: for the class, its probabilities and the novelty
             z = pipe[:-1].transform([y])
-            proba, guess = pipe[-1].predict_proba(z)[0], str(pipe[-1].predict(z)[0])
+            proba = pipe[-1].predict_proba(z)
+            decide = getattr(pipe[-1], "predict_from_proba", None)  # saves a second pass
+            guess = str((decide(proba) if decide else pipe[-1].predict(z))[0])
+            proba = proba[0]
             novel = novelty is not None and bool(novelty.is_novel(z)[0])
         except AudioError as exc:
             _err(f"{f}: {exc.reason}")

@@ -28,6 +28,9 @@ def test_calibration_folds_keep_groups_whole_and_fix_overconfidence():
     _, _, calibrated = reliability(y_new, cal.predict_proba(X_new), cal.classes_)
     assert raw > 0.15 and calibrated < 0.05, (raw, calibrated)
     assert set(cal.predict(X_new)) <= set(cal.classes_)
+    # one pass for both: the decision from probabilities already computed is predict's
+    np.testing.assert_array_equal(cal.predict_from_proba(cal.predict_proba(X_new)),
+                                  cal.predict(X_new))
 
 
 def test_calibration_refuses_what_it_cannot_calibrate():

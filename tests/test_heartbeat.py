@@ -48,6 +48,30 @@ def test_heart_rates_from_40_to_220_bpm_neither_halved_nor_doubled(rate, width):
         assert score_detection(getattr(beats, sound), truth[sound], tol=0.06)["f1"] >= 0.95
 
 
+def test_the_last_recordings_segmented_by_the_shipped_model_are_not_segmented_again(
+        monkeypatch):
+    import hbclf.heartbeat._detect as detect_module
+
+    calls = []
+    real = detect_module._detect
+    monkeypatch.setattr(detect_module, "_detect", lambda *a: calls.append(a) or real(*a))
+    y, _ = synthetic_pcg(heart_rate=83, seconds=6, sr=4000, seed=83)
+    first = detect(y, 4000)
+    assert detect(y.copy(), 4000) is first and len(calls) == 1  # same samples, same rate
+    other = y.copy()
+    other[100] += 1e-3
+    assert detect(other, 4000) is not first and detect(y, 4001) is not first
+    assert y.dtype == np.float32 and detect(y.astype(np.float64), 4000) is not first
+    assert len(calls) == 4
+    assert detect(y, 4000, segmenter=default_segmenter()) is not first  # never kept
+    assert len(calls) == 5
+    for k in range(1, 6):  # only the last few are kept
+        detect(y[k * 10:], 4000)
+    detect(y, 4000)
+    assert len(calls) == 11
+    np.testing.assert_array_equal(detect(y, 4000).s1, first.s1)
+
+
 def test_same_times_at_any_input_rate():
     """One recording resampled to 1-48 kHz gives the same beats within 2 ms."""
     import soxr
