@@ -124,18 +124,22 @@ class WindowClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             raise ValueError(f"noise_snr must be None or (low, high) in dB, got "
                              f"{self.noise_snr!r}")
 
-    def _add_noise(self, W, rng):
-        """Stationary noise of a random level and colour, added to each window's power spectrum."""
+    def _add_noise(self, W, rng, *, chunk=256):
+        """Stationary noise of a random level and colour, added to each window's power spectrum
+        (in place, ``chunk`` windows at a time: no full-size temporaries)."""
         import scipy.fft
 
-        n, bands = len(W), W.shape[1]
-        power = 10.0 ** (scipy.fft.idct(W, axis=1, type=2, norm="ortho") / 10)  # dB -> power
-        snr = rng.uniform(*self.noise_snr, size=n)
-        colour = np.arange(1, bands + 1)[None, :] ** -rng.uniform(0, 2, size=(n, 1))
-        colour /= colour.mean(axis=1, keepdims=True)
-        level = power.mean(axis=(1, 2)) / 10 ** (snr / 10)
-        noisy = power + (level[:, None] * colour)[:, :, None]
-        W[:] = scipy.fft.dct(10 * np.log10(noisy), axis=1, type=2, norm="ortho")
+        db = np.float32(10 / np.log(10))  # dB per neper of power
+        bands = np.arange(1, W.shape[1] + 1)
+        for a in range(0, len(W), chunk):
+            w = W[a:a + chunk]
+            power = np.exp(scipy.fft.idct(w, axis=1, type=2, norm="ortho") / db)
+            snr = rng.uniform(*self.noise_snr, size=len(w))
+            colour = bands[None, :] ** -rng.uniform(0, 2, size=(len(w), 1))
+            colour /= colour.mean(axis=1, keepdims=True)
+            level = power.mean(axis=(1, 2)) / 10 ** (snr / 10)
+            power += (level[:, None] * colour)[:, :, None].astype(power.dtype)
+            w[:] = scipy.fft.dct(np.log(power) * db, axis=1, type=2, norm="ortho")
 
     def _starts(self, n):
         """First frame of every window of an ``n``-frame recording (the last one ends at n)."""
