@@ -614,6 +614,9 @@ def run_task(task, args, models, out, config, code, backend, timings):
                     done.append(rec)
                 else:
                     todo.append((m, k, path))
+        # the networks' folds, the longest, first: the short ones then fill the other worker
+        # instead of one network fold running alone at the end (same records in any order)
+        todo.sort(key=lambda job: job[0] not in pipelines.networks())
         X_of = {}  # features only for models with folds left to run, shared by protocols
         for m in dict.fromkeys(m for m, _, _ in todo):
             featurizer, _ = pipelines.split_stateless(pipelines.make(m, quick=args.quick))

@@ -203,10 +203,8 @@ class WindowClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         groups : array-like of shape (n,), optional
             Patient, sitting or database of each recording.
         sample_weight : array-like of shape (n,), optional
-            Weight of each recording (e.g. from
-            :class:`~hbclf.domains.DomainBalancedClassifier`), shared among
-            its windows. Needs an estimator whose ``fit`` takes
-            ``sample_weight``.
+            Weight of each recording, shared among its windows. Needs an
+            estimator whose ``fit`` takes ``sample_weight``.
 
         Returns
         -------
