@@ -366,7 +366,7 @@ def _annotation_cues(y, sr, truth):
     The median S1-to-S2 and S2-to-next-S1 intervals (ms; cycles with one S2
     between two S1s), and per kind of sound the median width at half maximum
     (ms) of its 25-400 Hz Hilbert envelope within 60 ms of each annotated time
-    and the median spectral centroid (Hz, 25-600 Hz) of the 100 ms around it.
+    and the median spectral centroid (Hz, 25-600 Hz) of those same 120 ms.
     In most hearts S1 is the broader, lower-pitched sound, and systole the
     shorter interval below about 100 bpm.
     """
