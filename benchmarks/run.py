@@ -27,11 +27,8 @@ kept out of the compared tables, in ``<out>/timings.csv`` (not committed).
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -40,11 +37,15 @@ import pandas as pd
 from joblib import Parallel, delayed
 
 from hbclf import __version__, pipelines, tasks
-from hbclf.calibration import is_probability, reliability
-from hbclf.datasets import LayoutError, load_pascal_timing
-from hbclf.heartbeat import detect, score_detection
-from hbclf.io import AudioError, load_audio
+from hbclf.datasets import LayoutError
+from hbclf.io import AudioError
 from hbclf.tasks import evaluate_fold, make_folds
+
+from .readme import update_readme
+from .records import (atomic_write, code_digest, extract, fingerprint, params_text, read_record,
+                      write_record, write_timings)
+from .segmentation import run_physionet_rhythm, run_segmentation
+from .tables import summarise
 
 TASKS = (*tasks.names(), "segmentation")
 QUICK_MODELS = ("origin", "dummy", "logreg", "svm", "cnn")
@@ -52,71 +53,6 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "results"  # the documented command's output, committed
 PARTIAL_OUT = ROOT / "results-partial"  # any other run's, ignored by git
 SHARED_PHYSIONET = ROOT.parent / "shared" / "data" / "physionet2016"
-COMMON = ["balanced_accuracy", "macro_f1", "accuracy"]
-#: Scores computed once on the pooled out-of-fold predictions, not averaged over folds
-#: (discriminant power is infinite on a fold where Se or Sp is 0 or 1).
-POOLED = {"b": ("discriminant_power",)}
-
-
-# -- data, features and folds ----------------------------------------------------------------
-
-def params_text(est):
-    """Every parameter of an estimator, nested ones included, as stable text."""
-    from sklearn.base import BaseEstimator
-
-    items = []
-    for key, value in sorted(est.get_params(deep=True).items()):
-        if isinstance(value, BaseEstimator):
-            value = type(value).__name__
-        elif isinstance(value, list) and value and isinstance(value[0], tuple):
-            value = [name for name, *_ in value]  # steps / transformer_list: names only
-        items.append(f"{key}={value!r}")
-    return f"{type(est).__name__}({', '.join(items)})"
-
-
-#: hbclf modules that neither compute features nor fit models (presentation, files, CLI).
-NOT_IN_DIGEST = ("cli.py", "display.py", "model_files.py", "__main__.py", "datasets/bundle.py",
-                 "datasets/__main__.py")
-#: Data files of hbclf that change what its code computes (the shipped segmenter's weights).
-DIGEST_DATA = ("pretrained/segmenter.json",)
-
-
-def code_digest():
-    """SHA-256 of the code that loads data, computes features, fits and scores models.
-
-    All of ``hbclf`` but :data:`NOT_IN_DIGEST`, and :data:`DIGEST_DATA`. This harness's own
-    code only arranges folds and renders tables, which are re-rendered on every run.
-    """
-    import hbclf
-
-    root = Path(hbclf.__file__).parent
-    h = hashlib.sha256()
-    for f in sorted([*root.rglob("*.py"), *(root / d for d in DIGEST_DATA)]):
-        rel = f.relative_to(root).as_posix()
-        if rel not in NOT_IN_DIGEST:
-            h.update(rel.encode())
-            h.update(f.read_bytes())
-    return h.hexdigest()
-
-
-def fingerprint(config, code, model_text):
-    """What a finished fold must match to be reused."""
-    blob = json.dumps({"config": config, "code": code, "model": model_text}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def extract(featurizer, files, cache_dir, code):
-    """Features of every recording, cached on disk.
-
-    The cache key is the featurizer's parameters, the paths and ``code`` (the
-    digest of hbclf's code), so a code change never reuses stale features.
-    """
-    from joblib import Memory
-
-    def compute(featurizer, files, code):
-        return featurizer.fit_transform(files)
-
-    return Memory(cache_dir, verbose=0).cache(compute)(featurizer, list(files), code)
 
 
 def models_for(task, data, models):
@@ -154,458 +90,6 @@ def run_fold(task, protocol, model, k, X, y, groups, origin, fold, *, seed, quic
     return timing, rec
 
 
-def atomic_write(path, text):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-
-
-# -- tables and figures -----------------------------------------------------------------------
-
-def _fmt(mean, std=None):
-    if np.isnan(mean):
-        return "undefined"
-    return f"{mean:.3f}" if std is None else f"{mean:.3f} ± {0.0 if np.isnan(std) else std:.3f}"
-
-
-def _oof(records, model, n):
-    """Pooled out-of-fold predictions and class scores of one model."""
-    pred = np.empty(n, dtype=object)
-    mine = [r for r in records if r["model"] == model]
-    classes = mine[0]["classes"]
-    scores = np.full((n, len(classes)), np.nan)
-    for r in mine:
-        pred[r["index"]] = r["pred"]
-        scores[r["index"]] = np.asarray(r["class_scores"])
-    return pred, scores, classes
-
-
-def pooled_scores(task, records, data, order):
-    """Scores of the pooled out-of-fold predictions: overall and per origin.
-
-    Returns ``(overall, per_origin)``: ``{model: scores}`` and a DataFrame with
-    one row per (model, origin) plus a ``mean`` row per model (the mean over
-    origins).
-    """
-    n, rows, overall = len(data.y), [], {}
-    several = len(set(data.origin)) > 1
-    for m in order:
-        pred, scores, classes = _oof(records, m, n)
-        overall[m] = tasks.score(task, data.y, pred.astype(str), scores, classes)
-        if not several:
-            continue
-        per = [{"model": m, "origin": o, **s} for o, s in tasks.score_by_origin(
-            task, data.y, pred, scores, classes, data.origin).items()]
-        mean = pd.DataFrame(per).drop(columns=["model", "origin", "n"]).mean(numeric_only=True)
-        rows += per + [{"model": m, "origin": "mean", "n": int(n), **mean.to_dict()}]
-    return overall, pd.DataFrame(rows)
-
-
-def summarise(task, protocol, records, data, out):
-    """Write a (task, protocol)'s tables, predictions and figures; return its Markdown table."""
-    t = tasks.get(task)
-    tdir = out / task / protocol
-    rows = [{"task": task, "protocol": protocol, "model": r["model"], "fold": r["fold"],
-             "params": json.dumps(r["params"], sort_keys=True), **r["scores"]} for r in records]
-    per_fold = pd.DataFrame(rows).sort_values(["model", "fold"])
-    atomic_write(tdir / "folds_scores.csv", per_fold.to_csv(index=False, float_format="%.6f"))
-
-    order = [m for m in pipelines.names() if m in set(per_fold["model"])]
-    cols = [c for c in COMMON + list(t.metrics) if c in per_fold]
-    agg = per_fold.groupby("model")[cols].agg(["mean", "std"]).reindex(order)
-    overall, per_origin = pooled_scores(task, records, data, order)
-    flat = pd.DataFrame({f"{c}_{s}": agg[(c, s)] for c in cols for s in ("mean", "std")})
-    pooled_cols = list(POOLED.get(task, ()))
-    for c in pooled_cols:
-        flat[f"{c}_pooled"] = [overall[m].get(c, np.nan) for m in order]
-    key = "macc" if t.binary else "balanced_accuracy"  # per-origin score
-    origin_cols = []
-    if len(per_origin):
-        wide = per_origin.pivot(index="model", columns="origin", values=key).reindex(order)
-        origin_cols = [o for o in wide.columns if o != "mean"] + ["mean"]
-        for o in origin_cols:
-            flat[f"{key}[{o}]"] = wide[o]
-    atomic_write(tdir / "summary.csv", flat.to_csv(float_format="%.4f"))
-
-    # (header, column of flat) of the columns computed once, without a spread
-    single = ([(f"{c} (pooled)", f"{c}_pooled") for c in pooled_cols]
-              + [(f"{'MAcc' if t.binary else 'bacc'} {o}", f"{key}[{o}]") for o in origin_cols])
-    headers = cols + [header for header, _ in single]
-    values = {m: [(agg.loc[m, (c, "mean")], agg.loc[m, (c, "std")]) for c in cols]
-              + [(flat.loc[m, col], None) for _, col in single] for m in order}
-    means = np.array([[mean for mean, _ in values[m]] for m in order], dtype=float)
-    best = [np.nan if np.isnan(col).all() else np.nanmax(col) for col in means.T]
-    lines = ["| model | " + " | ".join(headers) + " |", "|---" * (len(headers) + 1) + "|"]
-    for m in order:
-        cells = []
-        for j, (mean, std) in enumerate(values[m]):
-            cell = _fmt(mean, std)
-            cells.append(f"**{cell}**" if not np.isnan(mean) and mean == best[j] else cell)
-        lines.append(f"| {m} | " + " | ".join(cells) + " |")
-    table = "\n".join(lines)
-    atomic_write(tdir / "summary.md", table + "\n")
-
-    oof = pd.DataFrame({"file": [Path(f).name for f in data.filenames], "origin": data.origin,
-                        "label": data.y})
-    extra = {}
-    for m in order:  # the predicted label, then the class scores, of every model
-        pred, scores, classes = _oof(records, m, len(data.y))
-        extra[m] = pred
-        for j, c in enumerate(classes):
-            extra[f"{m}_score_{c}"] = scores[:, j]
-    oof = pd.concat([oof, pd.DataFrame(extra)], axis=1)
-    atomic_write(tdir / "oof_predictions.csv", oof.to_csv(index_label="index",
-                                                          float_format="%.6f"))
-    _figures(task, protocol, records, data.y, order, agg, tdir)
-    _reliability(task, protocol, records, data.y, order, tdir)
-    if len(per_origin):
-        per_origin.insert(0, "protocol", protocol)
-    return table, per_origin
-
-
-def _figures(task, protocol, records, y, order, agg, tdir):
-    from matplotlib.figure import Figure
-    from sklearn.metrics import ConfusionMatrixDisplay
-
-    labels = sorted(set(y))
-    for m in order:
-        idx = np.concatenate([r["index"] for r in records if r["model"] == m])
-        pred = np.concatenate([r["pred"] for r in records if r["model"] == m])
-        fig = Figure(figsize=(4.5, 4))
-        ax = fig.subplots()
-        ConfusionMatrixDisplay.from_predictions(y[idx], pred, labels=labels, ax=ax,
-                                                colorbar=False, xticks_rotation=30)
-        ax.set_title(f"{task}, {protocol}: {m} (out-of-fold)", fontsize=9)
-        fig.tight_layout()
-        fig.savefig(tdir / f"confusion_{m}.png", dpi=100)
-    fig = Figure(figsize=(7, 3.5))
-    ax = fig.subplots()
-    means = agg[("balanced_accuracy", "mean")].to_numpy()
-    stds = agg[("balanced_accuracy", "std")].fillna(0).to_numpy()
-    ax.bar(order, means, yerr=stds, capsize=3, color="tab:blue")
-    ax.axhline(1 / len(labels), color="grey", lw=0.8, ls="--")
-    ax.set_ylabel("balanced accuracy")
-    ax.set_ylim(0, 1)
-    ax.tick_params(axis="x", labelrotation=30)
-    ax.set_title(f"{task}, {protocol}: models on the same folds (mean ± std; dashed: chance)",
-                 fontsize=9)
-    fig.tight_layout()
-    fig.savefig(tdir / "comparison.png", dpi=100)
-
-
-def _reliability(task, protocol, records, y, order, tdir, bins=10):
-    """Reliability diagram of the out-of-fold probabilities: confidence of the top class
-    against how often it is right, one line per model that gives probabilities (the SVMs
-    give decision values and are left out); the legend carries the expected calibration error."""
-    from matplotlib import colormaps
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(5.5, 5))
-    ax = fig.subplots()
-    ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
-    colours = colormaps["tab20"]  # more models than the default cycle's ten colours
-    for i, m in enumerate(order):
-        pred, scores, classes = _oof(records, m, len(y))
-        done = ~np.isnan(scores).any(axis=1)
-        if not is_probability(scores[done]):
-            continue
-        xs, ys, ece = reliability(y[done], scores[done], classes, bins=bins)
-        ax.plot(xs, ys, marker="o", ms=3, lw=1, color=colours(i % 20),
-                label=f"{m} (ECE {ece:.2f})")
-    ax.set_xlabel("confidence of the predicted class (out of fold)")
-    ax.set_ylabel("share of those predictions that are right")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
-    ax.legend(fontsize=7, loc="upper left")
-    ax.set_title(f"{task}, {protocol}: reliability (dashed: perfectly calibrated)", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(tdir / "reliability.png", dpi=100)
-
-
-# -- segmentation ------------------------------------------------------------------------------
-
-TOLERANCES = (0.1, 0.06)
-SOUNDS = ("s1", "s2")
-
-
-def _pooled(counts):
-    """Precision, recall, F1 and mean timing error from summed counts."""
-    tp, fp, fn, err = (counts[k] for k in ("tp", "fp", "fn", "err_ms"))
-    return {"precision": tp / max(tp + fp, 1), "recall": tp / max(tp + fn, 1),
-            "f1": 2 * tp / max(2 * tp + fp + fn, 1), "mae_ms": err / max(tp, 1),
-            "tp": tp, "fp": fp, "fn": fn}
-
-
-def _add(total, part):
-    for key, value in part.items():
-        total[key] = total.get(key, 0) + value
-    return total
-
-
-def _counts(beats, truth, span_of):
-    """tp/fp/fn/err_ms of S1 and S2 at each tolerance, inside the annotated stretch."""
-    c = {}
-    for tol in TOLERANCES:
-        for sound in SOUNDS:
-            r = score_detection(getattr(beats, sound), truth[sound], tol=tol, span=span_of(tol))
-            c[(sound, tol)] = {"tp": r["tp"], "fp": r["fp"], "fn": r["fn"],
-                               "err_ms": r["mae_ms"] * r["tp"] if r["tp"] else 0.0}
-    return c
-
-
-CUE_WINDOW = 0.06  # s each side of an annotated sound: its width is measured in there
-CUE_RATE = 2000  # Hz: the rate the annotation check reads a recording at
-
-
-def _annotation_cues(y, sr, truth):
-    """What a recording's own signal says about its annotated S1 and S2 (an annotation check).
-
-    The median S1-to-S2 and S2-to-next-S1 intervals (ms; cycles with one S2
-    between two S1s), and per kind of sound the median width at half maximum
-    (ms) of its 25-400 Hz Hilbert envelope within 60 ms of each annotated time
-    and the median spectral centroid (Hz, 25-600 Hz) of those same 120 ms.
-    In most hearts S1 is the broader, lower-pitched sound, and systole the
-    shorter interval below about 100 bpm.
-    """
-    from scipy.signal import butter, hilbert, resample_poly, sosfiltfilt
-
-    x = resample_poly(np.asarray(y, dtype=np.float64), CUE_RATE, sr)
-    x = sosfiltfilt(butter(4, (25.0, 600.0), btype="bandpass", fs=CUE_RATE, output="sos"), x)
-    env = sosfiltfilt(butter(2, 30.0, fs=CUE_RATE, output="sos"), np.abs(hilbert(
-        sosfiltfilt(butter(4, (25.0, 400.0), btype="bandpass", fs=CUE_RATE, output="sos"), x))))
-    half, n_fft = int(CUE_WINDOW * CUE_RATE), 1024
-    freqs = np.fft.rfftfreq(n_fft, 1.0 / CUE_RATE)
-    band = (freqs >= 25.0) & (freqs <= 600.0)
-    cues = {}
-    for sound in SOUNDS:
-        widths, centroids = [], []
-        for t in truth[sound]:
-            c = int(round(t * CUE_RATE))
-            if c - half < 0 or c + half > len(x):
-                continue
-            seg = env[c - half:c + half]
-            peak = int(np.argmax(seg))
-            above = seg >= seg[peak] / 2
-            run = [side.size if side.all() else int(np.argmin(side))  # the half-maximum run
-                   for side in (above[peak::-1], above[peak:])]      # each way from the peak
-            widths.append((run[0] + run[1] - 1) / CUE_RATE * 1000)
-            power = np.abs(np.fft.rfft(x[c - half:c + half] * np.hanning(2 * half), n_fft)) ** 2
-            centroids.append(float((power[band] * freqs[band]).sum() / power[band].sum()))
-        cues[f"{sound}_width_ms"] = float(np.median(widths)) if widths else np.nan
-        cues[f"{sound}_centroid_hz"] = float(np.median(centroids)) if centroids else np.nan
-    s1, s2 = np.sort(truth["s1"]), np.sort(truth["s2"])
-    cycles = [(m[0] - a, b - m[0]) for a, b in zip(s1[:-1], s1[1:])
-              for m in [s2[(s2 > a) & (s2 < b)]] if len(m) == 1]
-    systole, diastole = np.median(cycles, axis=0) * 1000 if cycles else (np.nan, np.nan)
-    return {"annotated_systole_ms": systole, "annotated_diastole_ms": diastole, **cues}
-
-
-def _annotation_check(per, counts):
-    """One paragraph: the recordings whose annotated S1 looks like their S2 (the signal's cues),
-    and the leave-one-recording-out F1 if every other recording were decoded perfectly."""
-    wider = per["s1_width_ms"] - per["s2_width_ms"]
-    lower = per["s2_centroid_hz"] - per["s1_centroid_hz"]
-    odd = per.index[(wider < 0) & (lower < 0)]
-    text = (f"Annotation check (each recording's own signal, `per_recording.csv`): the annotated S1 "
-            f"is the broader sound in {int((wider > 0).sum())} of {len(per)} recordings (median "
-            f"{wider.median():+.0f} ms) and the lower-pitched in {int((lower > 0).sum())} (median "
-            f"{lower.median():+.0f} Hz). ")
-    if not len(odd):
-        return text + "In none is it both narrower and higher-pitched than the annotated S2."
-    ceiling = {}
-    for sound in SOUNDS:
-        total = {}
-        for i, c in enumerate(counts):
-            part = dict(c["leave-one-recording-out"][(sound, 0.1)])
-            if i not in odd:  # as if decoded perfectly
-                part.update(tp=part["tp"] + part["fn"], fp=0, fn=0)
-            _add(total, part)
-        ceiling[sound] = _pooled(total)["f1"]
-    names = "; ".join(f"{per.at[i, 'id']} (S1 {per.at[i, 's1_width_ms']:.0f} ms, "
-                      f"{per.at[i, 's1_centroid_hz']:.0f} Hz; S2 {per.at[i, 's2_width_ms']:.0f} ms, "
-                      f"{per.at[i, 's2_centroid_hz']:.0f} Hz; annotated systole "
-                      f"{per.at[i, 'annotated_systole_ms']:.0f} ms, diastole "
-                      f"{per.at[i, 'annotated_diastole_ms']:.0f} ms; F1 "
-                      f"{per.at[i, 's1_100ms_f1']:.2f} / {per.at[i, 's2_100ms_f1']:.2f})"
-                      for i in odd)
-    return (text + f"Annotated S1 both narrower and higher-pitched than S2: {names}. With "
-            f"{'it' if len(odd) == 1 else 'them'} decoded as now and every other recording "
-            f"perfectly, leave-one-recording-out F1 (±100 ms) would be {ceiling['s1']:.3f} (S1) "
-            f"/ {ceiling['s2']:.3f} (S2).")
-
-
-def run_segmentation(out, data_home=None):
-    """Score :func:`hbclf.heartbeat.detect` on the 21 annotated set A recordings.
-
-    Two readings: leave-one-recording-out (for each recording, a
-    :class:`~hbclf.heartbeat.Segmenter` trained on the other 20), the honest
-    one; and the shipped segmenter, trained on all 21 (so in-sample). Plots
-    of the best and the worst recording (leave-one-recording-out F1) go to
-    ``segmentation/plots/``.
-    """
-    from hbclf.display import plot_heartbeats
-    from hbclf.heartbeat import Segmenter, annotated_recordings, default_segmenter
-
-    recordings, annotations, ids = annotated_recordings(data_home=data_home)
-    timing = load_pascal_timing(data_home=data_home)
-    tdir = out / "segmentation"
-    (tdir / "plots").mkdir(parents=True, exist_ok=True)
-    evaluations = ("leave-one-recording-out", "shipped model (in-sample)")
-    rows, counts, loro_beats = [], [], []  # counts[i][evaluation][(sound, tol)] -> tp/fp/fn/err_ms
-    for i, ((y, sr), truth, rid) in enumerate(zip(recordings, annotations, ids)):
-        g = timing[timing["id"] == rid]
-        others = [j for j in range(len(ids)) if j != i]
-        held_out = Segmenter().fit([recordings[j] for j in others],
-                                   [annotations[j] for j in others])
-        found = {evaluations[0]: detect(y, sr, segmenter=held_out),
-                 evaluations[1]: detect(y, sr, segmenter=default_segmenter())}
-        counts.append({e: _counts(b, truth, lambda tol: (g["time"].min() - tol,
-                                                          g["time"].max() + tol))
-                       for e, b in found.items()})
-        beats = found[evaluations[0]]
-        loro_beats.append(beats)
-        hr_true = 60.0 / np.median(np.diff(truth["s1"]))
-        row = {"id": rid, "file": Path(g["filename"].iloc[0]).name, "annotated_sounds": len(g),
-               "heart_rate_annotated": hr_true, "heart_rate": beats.heart_rate,
-               "heart_rate_error": (abs(beats.heart_rate - hr_true)
-                                    if beats.heart_rate is not None else np.nan),
-               "quality": beats.quality, "reason": beats.reason or ""}
-        for (sound, tol), c in counts[-1][evaluations[0]].items():
-            row[f"{sound}_{int(tol * 1000)}ms_f1"] = _pooled(c)["f1"]
-        row.update(_annotation_cues(y, sr, truth))
-        rows.append(row)
-    per = pd.DataFrame(rows)
-    atomic_write(tdir / "per_recording.csv", per.to_csv(index=False, float_format="%.4f"))
-    f1 = per["s1_100ms_f1"] + per["s2_100ms_f1"]
-    for stale in (tdir / "plots").glob("*.png"):  # figures of earlier runs' choices
-        if stale.stem not in ("best", "worst"):
-            stale.unlink()
-    for tag, i in (("best", int(f1.idxmax())), ("worst", int(f1.idxmin()))):
-        y, sr = recordings[i]
-        plot_heartbeats(y, sr, loro_beats[i], annotations=annotations[i],
-                        title=f"{tag}: {ids[i]}",
-                        path=tdir / "plots" / f"{tag}.png")
-
-    summary, lines = [], ["| evaluation | sound | tolerance | precision | recall | F1 | "
-                          "mean abs. error (ms) |", "|---|---|---|---|---|---|---|"]
-    for evaluation in evaluations:
-        for tol in TOLERANCES:
-            for sound in SOUNDS:
-                total = {}
-                for c in counts:
-                    _add(total, c[evaluation][(sound, tol)])
-                m = _pooled(total)
-                summary.append({"evaluation": evaluation, "sound": sound.upper(),
-                                "tolerance": f"{int(tol * 1000)}ms", **m})
-                lines.append(f"| {evaluation} | {sound.upper()} | ±{int(tol * 1000)} ms | "
-                             f"{m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | "
-                             f"{m['mae_ms']:.1f} |")
-    detected = per["heart_rate"].notna()
-    lines += ["", f"{len(per)} recordings, {int(per['annotated_sounds'].sum())} annotated "
-              f"sounds; leave-one-recording-out found no rhythm in {int((~detected).sum())} "
-              f"(their sounds count as misses). Heart-rate error on the others: "
-              f"{per.loc[detected, 'heart_rate_error'].mean():.1f} bpm mean, "
-              f"{per.loc[detected, 'heart_rate_error'].median():.1f} bpm median; "
-              f"{int(((per['s1_100ms_f1'] >= 0.95) & (per['s2_100ms_f1'] >= 0.95)).sum())} "
-              f"of {len(per)} "
-              "recordings at S1 and S2 F1 ≥ 0.95 (±100 ms). Only detections within the "
-              "annotated stretch (± the tolerance) are scored.", "", _annotation_check(per, counts)]
-    atomic_write(tdir / "summary.csv", pd.DataFrame(summary).to_csv(index=False,
-                                                                     float_format="%.4f"))
-    table = "\n".join(lines)
-    atomic_write(tdir / "summary.md", table + "\n")
-    return table
-
-
-def _rhythm_of(path):
-    """What detect finds in a whole recording and in each of its halves (one JSON-ready row),
-    read at the recording's own rate (2 kHz for PhysioNet 2016)."""
-    y, sr = load_audio(path, sr=None)
-    half = len(y) // 2
-    whole, first, second = detect(y, sr), detect(y[:half], sr), detect(y[half:], sr)
-    return {"detected": whole.detected, "heart_rate": whole.heart_rate,
-            "quality": whole.quality, "reason": whole.reason or "",
-            "heart_rate_first_half": first.heart_rate if first.detected else None,
-            "heart_rate_second_half": second.heart_rate if second.detected else None}
-
-
-def _rhythms(files, code, n_jobs):
-    return Parallel(n_jobs=n_jobs)(delayed(_rhythm_of)(f) for f in files)
-
-
-def run_physionet_rhythm(out, physionet_home, code, n_jobs):
-    """How :func:`hbclf.heartbeat.detect` fares on PhysioNet 2016, which has no annotations here.
-
-    Per database: the share of recordings with a detected rhythm, the heart
-    rate distribution, and how well the two halves of one recording agree on
-    the rate (a heart does not change its rate much in 10-60 s; a detector
-    that locks on noise does). Cached on the files and the code digest.
-    """
-    from joblib import Memory
-
-    from hbclf.datasets import load_physionet2016
-
-    data = load_physionet2016(physionet_home)
-    rows = Memory(out / ".cache", verbose=0).cache(_rhythms, ignore=["n_jobs"])(
-        list(data.filenames), code, n_jobs)
-    per = pd.DataFrame(rows)
-    per.insert(0, "database", data.database)
-    per.insert(0, "record", data.frame["record"].to_numpy())
-    per["half_disagreement_bpm"] = (per["heart_rate_first_half"]
-                                    - per["heart_rate_second_half"]).abs()
-    tdir = out / "segmentation"
-    atomic_write(tdir / "physionet_per_recording.csv",
-                 per.to_csv(index=False, float_format="%.3f"))
-    lines = ["| database | recordings | rhythm found | heart rate p5 / median / p95 (bpm) | "
-             "both halves found | halves' rate disagreement, median (bpm) | within 3 bpm |",
-             "|---|---|---|---|---|---|---|"]
-    groups = [(db, g) for db, g in per.groupby("database")] + [("all", per)]
-    for db, g in groups:
-        hr = g.loc[g["detected"], "heart_rate"].astype(float)
-        both = g["half_disagreement_bpm"].dropna()
-        q = (f"{hr.quantile(0.05):.0f} / {hr.median():.0f} / {hr.quantile(0.95):.0f}"
-             if len(hr) else "–")
-        lines.append(f"| {db} | {len(g)} | {g['detected'].mean():.1%} | {q} | "
-                     f"{len(both) / len(g):.1%} | "
-                     f"{both.median() if len(both) else float('nan'):.1f} | "
-                     f"{(both <= 3).mean() if len(both) else float('nan'):.1%} |")
-    table = "\n".join(lines)
-    atomic_write(tdir / "physionet_summary.md", table + "\n")
-    return table
-
-
-README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
-
-
-def update_readme(readme, tables, config):
-    """Replace the README's results block with the tables, each headed by task and protocol."""
-    text = readme.read_text()
-    if README_START not in text or README_END not in text:
-        return False
-    body = [README_START,
-            f"Generated by `python -m benchmarks.run` ({config}) from "
-            "`results/<task>/<protocol>/summary.md`. Columns without ± are computed once on the "
-            "pooled out-of-fold predictions; per-set / per-database columns too.", ""]
-    for (task, protocol), table in tables.items():
-        if (task, protocol) == ("segmentation", "physionet"):
-            title = ("Heartbeat detection on the 3126 PhysioNet 2016 recordings (no annotations: "
-                     "how often a rhythm is found, and whether both halves of a recording agree)")
-        elif task == "segmentation":
-            title = "Heartbeat detection on the 21 annotated set A recordings"
-        else:
-            title = f"{tasks.get(task).title} — {PROTOCOL_NAMES.get(protocol, protocol)}"
-        body += [f"**{title}**", "", table, ""]
-    body.append(README_END)
-    head, rest = text.split(README_START, 1)
-    tail = rest.split(README_END, 1)[1]
-    atomic_write(readme, head + "\n".join(body) + tail)
-    return True
-
-
-PROTOCOL_NAMES = {"lodo": "leave-one-database-out (mean ± std over the held-out databases)"}
 
 
 # -- command line -----------------------------------------------------------------------------
@@ -691,8 +175,8 @@ def run_task(task, args, models, out, config, code, backend, timings):
         for m in models:
             for k in range(len(fold_names)):
                 path = out / "runs" / task / protocol / m / f"fold{k}.json"
-                rec = json.loads(path.read_text()) if path.is_file() else None
-                if rec and rec.get("fingerprint") == prints[m] and not args.force:
+                rec = read_record(path, prints[m], force=args.force)
+                if rec is not None:
                     done.append(rec)
                 else:
                     todo.append((m, k, path))
@@ -719,7 +203,7 @@ def run_task(task, args, models, out, config, code, backend, timings):
         with backend:
             for timing, rec in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs):
                 rec["fingerprint"] = prints[rec["model"]]
-                atomic_write(paths[(rec["model"], rec["fold"])], json.dumps(rec))
+                write_record(paths[(rec["model"], rec["fold"])], rec)
                 timings.append(timing)
                 done.append(rec)
                 bar(f"{rec['model']}/fold{rec['fold']} "
@@ -778,16 +262,6 @@ def main(argv=None):
     print(f"\nresults in {out} ({time.perf_counter() - started:.0f} s)")
     return 0
 
-
-def write_timings(path, timings):
-    """Merge this run's seconds per fold (fit and predict) into ``timings.csv``."""
-    keys = ["task", "protocol", "model", "fold"]
-    new = pd.DataFrame(timings)
-    if path.is_file():
-        old = pd.read_csv(path)
-        if list(old.columns) == list(new.columns):
-            new = pd.concat([old, new]).drop_duplicates(keys, keep="last")
-    atomic_write(path, new.sort_values(keys).to_csv(index=False, float_format="%.3f"))
 
 
 def _progress(total, task, quiet):

@@ -1,0 +1,124 @@
+"""What a run keeps between runs: fold records, their fingerprints, the feature cache, timings.
+
+A finished (task, protocol, model, fold) is one JSON file under ``<out>/runs/``,
+written atomically; it is reused only while its fingerprint matches: the run's
+settings, the model's parameters and a digest of the hbclf code that loads
+data, computes features and fits and scores models.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def params_text(est):
+    """Every parameter of an estimator, nested ones included, as stable text."""
+    from sklearn.base import BaseEstimator
+
+    items = []
+    for key, value in sorted(est.get_params(deep=True).items()):
+        if isinstance(value, BaseEstimator):
+            value = type(value).__name__
+        elif isinstance(value, list) and value and isinstance(value[0], tuple):
+            value = [name for name, *_ in value]  # steps / transformer_list: names only
+        items.append(f"{key}={value!r}")
+    return f"{type(est).__name__}({', '.join(items)})"
+
+
+#: hbclf modules that neither compute features nor fit models (presentation, files, CLI).
+NOT_IN_DIGEST = ("cli.py", "display.py", "model_files.py", "__main__.py", "datasets/bundle.py",
+                 "datasets/__main__.py")
+#: Data files of hbclf that change what its code computes (the shipped segmenter's weights).
+DIGEST_DATA = ("pretrained/segmenter.json",)
+
+
+def code_digest():
+    """SHA-256 of the code that loads data, computes features, fits and scores models.
+
+    All of ``hbclf`` but :data:`NOT_IN_DIGEST`, and :data:`DIGEST_DATA`. This harness's own
+    code only arranges folds and renders tables, which are re-rendered on every run.
+    """
+    import hbclf
+
+    root = Path(hbclf.__file__).parent
+    h = hashlib.sha256()
+    for f in sorted([*root.rglob("*.py"), *(root / d for d in DIGEST_DATA)]):
+        rel = f.relative_to(root).as_posix()
+        if rel not in NOT_IN_DIGEST:
+            h.update(rel.encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def fingerprint(config, code, model_text):
+    """What a finished fold must match to be reused."""
+    blob = json.dumps({"config": config, "code": code, "model": model_text}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def extract(featurizer, files, cache_dir, code):
+    """Features of every recording, cached on disk.
+
+    The cache key is the featurizer's parameters, the paths and ``code`` (the
+    digest of hbclf's code), so a code change never reuses stale features.
+    """
+    from joblib import Memory
+
+    def compute(featurizer, files, code):
+        return featurizer.fit_transform(files)
+
+    return Memory(cache_dir, verbose=0).cache(compute)(featurizer, list(files), code)
+
+
+def atomic_write(path, text):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def write_timings(path, timings):
+    """Merge this run's seconds per fold (fit and predict) into ``timings.csv``."""
+    keys = ["task", "protocol", "model", "fold"]
+    new = pd.DataFrame(timings)
+    if path.is_file():
+        old = pd.read_csv(path)
+        if list(old.columns) == list(new.columns):
+            new = pd.concat([old, new]).drop_duplicates(keys, keep="last")
+    atomic_write(path, new.sort_values(keys).to_csv(index=False, float_format="%.3f"))
+
+
+
+def read_record(path, fingerprint, *, force=False):
+    """The finished fold at ``path`` if its fingerprint matches (and not ``force``), else None."""
+    path = Path(path)
+    if force or not path.is_file():
+        return None
+    rec = json.loads(path.read_text())
+    return rec if rec.get("fingerprint") == fingerprint else None
+
+
+def write_record(path, rec):
+    """Keep one finished fold (atomically: an interrupted run never leaves half a file)."""
+    atomic_write(path, json.dumps(rec))
+
+
+def pooled_predictions(records, model, n):
+    """Pooled out-of-fold predictions and class scores of one model."""
+    pred = np.empty(n, dtype=object)
+    mine = [r for r in records if r["model"] == model]
+    classes = mine[0]["classes"]
+    scores = np.full((n, len(classes)), np.nan)
+    for r in mine:
+        pred[r["index"]] = r["pred"]
+        scores[r["index"]] = np.asarray(r["class_scores"])
+    return pred, scores, classes
