@@ -190,7 +190,7 @@ def cmd_train(args):
 
     card = train(args.task, args.model, args.out, cv=args.cv, seed=args.seed,
                  data_home=args.data_home,
-                 physionet_home=args.physionet_home or os.environ.get("HBCLF_PHYSIONET"),
+                 physionet_home=args.physionet_home,
                  calibrate=args.calibrate, log=lambda m: print(m, file=sys.stderr))
     print(f"saved {card['model']} ({card['task']}) to {args.out}")
     return EXIT_OK
@@ -276,7 +276,8 @@ def build_parser(*, model_names=None):
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--data-home", help="a full PASCAL copy instead of the embedded one")
     s.add_argument("--physionet-home", help="the PhysioNet 2016 folder (tasks physionet and "
-                   "heart; default: $HBCLF_PHYSIONET)")
+                   "heart; default: $HBCLF_PHYSIONET, else the data home where "
+                   "hbclf.datasets.fetch_physionet2016 puts it, else ../shared beside a clone)")
     s.add_argument("--no-calibrate", dest="calibrate", action="store_false",
                    help="keep the classifier's own probabilities (default: calibrated on "
                    "grouped folds)")

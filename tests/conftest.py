@@ -1,4 +1,7 @@
 import os
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -25,3 +28,19 @@ def physionet_home():
     if not (home / "training-a" / "REFERENCE.csv").is_file():
         pytest.skip(f"PhysioNet 2016 copy not found at {home}")
     return home
+
+
+@pytest.fixture(scope="session")
+def wheel_site(tmp_path_factory):
+    """The wheel ``pip install .`` would install, unpacked on its own (no repository):
+    ``(site folder, names in the wheel)``."""
+    tmp = tmp_path_factory.mktemp("wheel")
+    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
+                        str(tmp / "dist"), str(ROOT)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    (wheel,) = (tmp / "dist").glob("hbclf-*.whl")
+    site = tmp / "site"
+    with zipfile.ZipFile(wheel) as z:
+        names = z.namelist()
+        z.extractall(site)
+    return site, names

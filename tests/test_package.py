@@ -3,7 +3,6 @@
 import os
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -42,18 +41,8 @@ def test_a_plot_leaves_the_matplotlib_backend_alone(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def installed_wheel(tmp_path_factory):
-    """The wheel ``pip install .`` would install, unpacked on its own (no repository)."""
-    tmp = tmp_path_factory.mktemp("wheel")
-    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
-                        str(tmp / "dist"), str(ROOT)], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    (wheel,) = (tmp / "dist").glob("hbclf-*.whl")
-    site = tmp / "site"
-    with zipfile.ZipFile(wheel) as z:
-        names = z.namelist()
-        z.extractall(site)
-    return site, names
+def installed_wheel(wheel_site):
+    return wheel_site
 
 
 def test_detection_needs_neither_scikit_learn_nor_pandas():

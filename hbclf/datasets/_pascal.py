@@ -26,15 +26,16 @@ _COLUMNS = ["filename", "set", "label", "sublabel", "group", "id", "duration", "
 
 
 def embedded_data_home():
-    """Folder of the embedded copy.
+    """Folder of the embedded (compact 4 kHz) PASCAL copy.
 
-    ``$HBCLF_DATA`` when set; else the repository's ``data/`` (a clone or an
-    editable install); else the copy an installed wheel carries
-    (``hbclf/datasets/_embedded``).
+    The data home (``$HBCLF_DATA``, see :func:`get_data_home`) when it holds
+    one (``pascal/manifest.csv``, as the repository's ``data/`` does); else
+    the repository's ``data/`` (a clone or an editable install); else the copy
+    an installed wheel carries (``hbclf/datasets/_embedded``).
     """
     env = os.environ.get("HBCLF_DATA")
-    if env:
-        return Path(env)
+    if env and (Path(env).expanduser() / "pascal" / "manifest.csv").is_file():
+        return Path(env).expanduser()
     clone = Path(__file__).resolve().parents[2] / "data"
     if (clone / "pascal" / "manifest.csv").is_file():
         return clone
@@ -47,7 +48,7 @@ def _embedded_manifest():
     if not manifest.is_file():
         raise FileNotFoundError(
             f"{manifest}: the embedded PASCAL copy is missing; pass data_home= a full PASCAL "
-            "copy, or set HBCLF_DATA to a folder holding the repository's data/ contents"
+            "copy, or put the repository's data/ contents in the data home ($HBCLF_DATA)"
         )
     frame = pd.read_csv(manifest, dtype={"id": str, "group": str}, keep_default_na=False)
     frame["filename"] = [str(home / f) for f in frame.pop("file")]

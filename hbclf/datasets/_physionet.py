@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
 
+from ._home import find_physionet2016
 from ._layout import LayoutError
 
 #: The six databases of the training set, in the official folder names.
@@ -35,22 +35,6 @@ _SOURCES = {
 _LABEL = {1: "abnormal", -1: "normal"}
 _RECORD_RE = re.compile(r"^[a-z](\d+)$")
 _AUDIO = (".wav", ".flac")
-
-
-def _find_root(data_home):
-    if data_home is None:
-        raise LayoutError(
-            "load_physionet2016 needs data_home=: the folder holding training-a ... training-f "
-            "(or its parent holding physionet2016/), as downloaded from "
-            "https://physionet.org/content/challenge-2016/"
-        )
-    home = Path(data_home).expanduser()
-    for root in (home, home / "physionet2016"):
-        if root.is_dir() and any((root / db).is_dir() for db in DATABASES):
-            return root
-    if not home.is_dir():
-        raise LayoutError(f"{home}: folder not found")
-    raise LayoutError(f"{home}: no PhysioNet 2016 database folder (training-a ... training-f)")
 
 
 def _read_database(folder):
@@ -102,11 +86,14 @@ def load_physionet2016(data_home=None, *, databases=None, block=20, sr=4000, on_
 
     Parameters
     ----------
-    data_home : str or path-like
+    data_home : str or path-like, optional
         The folder holding the database folders ``training-a`` ...
         ``training-f`` (each with its ``REFERENCE.csv``), or its parent
         holding ``physionet2016/``. Recordings may be the official ``.wav``
-        files or lossless ``.flac`` copies with the same names.
+        files or lossless ``.flac`` copies with the same names. Default: the
+        one lookup of :func:`find_physionet2016` (``$HBCLF_PHYSIONET``, the
+        data home where :func:`fetch_physionet2016` puts it, ``../shared``
+        beside a clone).
     databases : sequence of str, optional
         Which databases to load (``"training-a"`` or just ``"a"``); default
         every database folder present.
@@ -142,8 +129,9 @@ def load_physionet2016(data_home=None, *, databases=None, block=20, sr=4000, on_
     Raises
     ------
     LayoutError
-        No database folder, a missing ``REFERENCE.csv``, recordings and
-        ``REFERENCE.csv`` that disagree (naming the folder and a record).
+        No copy found, no database folder, a missing ``REFERENCE.csv``,
+        recordings and ``REFERENCE.csv`` that disagree (naming the folder and
+        a record).
 
     Examples
     --------
@@ -160,7 +148,7 @@ def load_physionet2016(data_home=None, *, databases=None, block=20, sr=4000, on_
         raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
     if not isinstance(block, (int, np.integer)) or block < 1:
         raise ValueError(f"block must be a positive integer, got {block!r}")
-    root = _find_root(data_home)
+    root = find_physionet2016(data_home)
     if databases is None:
         wanted = [db for db in DATABASES if (root / db).is_dir()]
     else:
