@@ -1,12 +1,17 @@
 """Shared anatomy of hbclf's transformers.
 
-Two markers that the rest of the library reads instead of keeping lists:
+Markers that the rest of the library reads instead of keeping lists:
 
 * :class:`LearnsNothingMixin`: ``fit`` learns nothing from the data (it
   validates parameters and, at most, records shapes), so the transformer's
   output can be computed once per recording and shared by every fold and
   model without leaking a test fold (:func:`hbclf.pipelines.split_stateless`);
-* :class:`RecordingTransformerMixin`: reads recordings (paths or waveforms).
+* :class:`RecordingTransformerMixin`: reads recordings (paths or waveforms);
+* :class:`NoTableOutputMixin`: returns waveforms, frame sequences or 3-D
+  images, which have no table form: scikit-learn's pandas or polars output
+  (``set_output`` or ``set_config(transform_output=...)``) leaves them as they
+  are, and the next table-making step (:class:`~hbclf.features.TimeSummary`)
+  gives the DataFrame.
 
 :func:`hbclf.discovery.all_estimators` finds every estimator of hbclf; the
 skops allow-list of :mod:`hbclf.model_files` and the estimator checks in the
@@ -15,7 +20,7 @@ tests are derived from it.
 
 from __future__ import annotations
 
-__all__ = ["LearnsNothingMixin", "RecordingTransformerMixin"]
+__all__ = ["LearnsNothingMixin", "NoTableOutputMixin", "RecordingTransformerMixin"]
 
 
 class LearnsNothingMixin:
@@ -31,8 +36,22 @@ class RecordingTransformerMixin(LearnsNothingMixin):
         tags.input_tags.string = True
         return tags
 
+
+class NoTableOutputMixin:
+    """Transformers whose output has no table form: never wrapped in a DataFrame.
+
+    scikit-learn wraps ``transform`` of every transformer with
+    ``get_feature_names_out`` so that ``set_config(transform_output="pandas")``
+    turns its output into a DataFrame; a ragged array of matrices cannot be
+    one. This mixin opts the class and its subclasses out of that wrapping and
+    accepts ``set_output`` (so ``Pipeline.set_output`` reaches the later
+    steps) without changing the output.
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        kwargs["auto_wrap_output_keys"] = None
+        super().__init_subclass__(**kwargs)
+
     def set_output(self, *, transform=None):
-        """Accepted for pipelines; waveforms and frame sequences have no table form
-        (a later :class:`~hbclf.features.TimeSummary` gives one), so the output stays
-        as it is."""
+        """Accepted for pipelines; the output stays as it is (it has no table form)."""
         return self

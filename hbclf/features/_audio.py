@@ -7,14 +7,14 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import as_items, check_recordings, check_sr, is_path, parallel_map, read_one
-from ..base import RecordingTransformerMixin
+from ..base import NoTableOutputMixin, RecordingTransformerMixin
 from ..io import DEFAULT_MIN_DURATION
 from ._sequences import Sequences
 
 __all__ = ["AudioReader", "Origin"]
 
 
-class AudioReader(RecordingTransformerMixin, TransformerMixin, BaseEstimator):
+class AudioReader(NoTableOutputMixin, RecordingTransformerMixin, TransformerMixin, BaseEstimator):
     """Read recordings into waveforms, with optional band-pass and normalisation.
 
     Parameters

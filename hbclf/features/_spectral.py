@@ -9,14 +9,14 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import as_items, check_recordings, check_sr, parallel_map, read_one
-from ..base import RecordingTransformerMixin
+from ..base import NoTableOutputMixin, RecordingTransformerMixin
 from ..io import DEFAULT_MIN_DURATION
 from ._sequences import Sequences
 
 __all__ = ["LogMel", "MFCC", "SPECTRAL_FEATURES", "SpectralFeatures"]
 
 
-class _Spectral(RecordingTransformerMixin, TransformerMixin, BaseEstimator):
+class _Spectral(NoTableOutputMixin, RecordingTransformerMixin, TransformerMixin, BaseEstimator):
     """Common part of the frame-wise extractors: read, frame, compute, stack deltas."""
 
     def _validate(self):
@@ -120,7 +120,14 @@ class _Spectral(RecordingTransformerMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "feature_names_")
         out = parallel_map(self._one, as_items(X), self.n_jobs)
-        return Sequences(out, feature_names=self.feature_names_)
+        return Sequences(out, feature_names=self.feature_names_, fixed_stats=self._fixed_stats())
+
+    def _fixed_stats(self):
+        """Statistics over time that ``normalize`` fixes, per row: the mean of each normalised
+        row is 0 and, under ``"meanvar"``, its deviation 1 by construction (the deltas' are
+        not), so a summary of them would hold only rounding noise."""
+        fixed = {None: (), "mean": ("mean",), "meanvar": ("mean", "std")}[self.normalize]
+        return {name: fixed for name in self._base_names()} if fixed else None
 
     def get_feature_names_out(self, input_features=None):
         """Names of the matrix rows (the per-frame features)."""

@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import LearnsNothingMixin
+from ..base import LearnsNothingMixin, NoTableOutputMixin
 from ._sequences import Sequences  # noqa: F401 - used by the examples
 
 __all__ = ["FixedLength", "TimeSummary"]
@@ -51,7 +51,7 @@ def _fitted_rows(est, X):
     est.input_names_ = np.array(
         names if names is not None else [f"x{k}" for k in range(est.n_features_in_)], dtype=object
     )
-    return mats
+    return mats, getattr(X, "fixed_stats", None) or {}
 
 
 def _checked_rows(est, X):
@@ -97,7 +97,11 @@ class TimeSummary(LearnsNothingMixin, TransformerMixin, BaseEstimator):
     """Summarise variable-length frame sequences into a fixed table.
 
     Each statistic is taken over time for every row of every matrix; the
-    columns are named ``<feature>_<stat>`` (e.g. ``mfcc3_std``).
+    columns are named ``<feature>_<stat>`` (e.g. ``mfcc3_std``). A statistic
+    that the input fixes by construction (its ``fixed_stats``: the mean of a
+    row normalised with ``normalize="mean"``, and its deviation under
+    ``"meanvar"``) is left out: it would hold nothing but rounding noise, which
+    a scaler would blow up to unit variance.
 
     Parameters
     ----------
@@ -115,6 +119,11 @@ class TimeSummary(LearnsNothingMixin, TransformerMixin, BaseEstimator):
     ['a_mean', 'b_mean', 'a_max', 'b_max']
     >>> ts.transform(X)[0].tolist()
     [1.0, 4.0, 2.0, 5.0]
+    >>> from hbclf.features import MFCC
+    >>> y = np.sin(np.linspace(0, 2000, 8000)).astype("float32")
+    >>> cmn = MFCC(n_mfcc=2, normalize="mean").fit_transform([y])
+    >>> list(TimeSummary(stats=("mean", "std")).fit(cmn).get_feature_names_out())
+    ['mfcc0_std', 'mfcc1_std']
     """
 
     def __init__(self, stats=("mean", "std", "p10", "p50", "p90", "delta_std")):
@@ -132,9 +141,16 @@ class TimeSummary(LearnsNothingMixin, TransformerMixin, BaseEstimator):
                 raise ValueError(f"unknown statistic {s!r}; use {_PLAIN_STATS} or pNN")
 
     def fit(self, X, y=None):
-        """Record the number and names of the per-frame features."""
+        """Record the number and names of the per-frame features, and which statistics the
+        input fixes by construction (left out)."""
         self._validate()
-        _fitted_rows(self, X)
+        _, fixed = _fitted_rows(self, X)
+        self.kept_ = np.array([k for k, (s, n) in enumerate(
+            (s, n) for s in self.stats for n in self.input_names_) if s not in fixed.get(n, ())],
+            dtype=np.intp)
+        if not len(self.kept_):
+            raise ValueError(f"every statistic in {tuple(self.stats)} is fixed by the input's "
+                             "normalisation; choose others (e.g. 'p10', 'p90', 'delta_std')")
         return self
 
     def transform(self, X):
@@ -144,15 +160,15 @@ class TimeSummary(LearnsNothingMixin, TransformerMixin, BaseEstimator):
         out = np.empty((len(mats), self.n_features_in_ * len(self.stats)), dtype=dtype)
         for i, M in enumerate(mats):
             out[i] = np.concatenate([_stat(s, M.astype(np.float64)) for s in self.stats])
-        return out
+        return out[:, self.kept_]
 
     def get_feature_names_out(self, input_features=None):
         """``<feature>_<stat>`` for every statistic and per-frame feature."""
-        check_is_fitted(self, "n_features_in_")
+        check_is_fitted(self, "kept_")
         names = self.input_names_ if input_features is None else np.asarray(input_features)
         if len(names) != self.n_features_in_:
             raise ValueError(f"input_features should have length {self.n_features_in_}")
-        return np.array([f"{n}_{s}" for s in self.stats for n in names], dtype=object)
+        return np.array([f"{n}_{s}" for s in self.stats for n in names], dtype=object)[self.kept_]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -160,7 +176,7 @@ class TimeSummary(LearnsNothingMixin, TransformerMixin, BaseEstimator):
         return tags
 
 
-class FixedLength(LearnsNothingMixin, TransformerMixin, BaseEstimator):
+class FixedLength(NoTableOutputMixin, LearnsNothingMixin, TransformerMixin, BaseEstimator):
     """Pad or crop frame sequences to one length: a 3-D array for neural networks.
 
     Parameters

@@ -1,4 +1,5 @@
-"""Shared anatomy of transformers that read a recording and return one named row of numbers."""
+"""Shared anatomy of transformers that return one named row of numbers per recording, and a
+check that such a table holds no column that is constant up to rounding."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._validation import as_items, check_recordings, check_sr, parallel_map
 from ..base import RecordingTransformerMixin
 
-__all__ = []
+__all__ = ["near_constant_columns"]
 
 
 class RecordingTable(RecordingTransformerMixin, TransformerMixin, BaseEstimator):
@@ -45,6 +46,43 @@ class RecordingTable(RecordingTransformerMixin, TransformerMixin, BaseEstimator)
         """The feature names."""
         return np.array(self.columns, dtype=object)
 
-    def set_output(self, *, transform=None):
-        """Pandas output (columns named by the feature names) or the default arrays."""
-        return TransformerMixin.set_output(self, transform=transform)
+
+def near_constant_columns(X, *, atol=1e-4, rtol=1e-6):
+    """Columns of a feature table that vary only by rounding noise.
+
+    A column whose finite values all lie within ``atol + rtol * max|x|`` of
+    each other without being exactly equal is constant by construction and
+    computed with rounding errors (the mean of a mean-normalised MFCC row, say):
+    a ``StandardScaler`` would blow that noise up to unit variance, and it
+    differs from one CPU to the next. An exactly constant column is harmless
+    (scaled to zero) and not reported; neither is an all-NaN one.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_recordings, n_features)
+        A feature table (DataFrame or array).
+    atol, rtol : float
+        Absolute and relative spread below which a column counts as constant.
+
+    Returns
+    -------
+    ndarray of int
+        Indices of those columns.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.c_[np.arange(4.0), [1e-6, -2e-6, 3e-6, 0.0], np.ones(4)]
+    >>> near_constant_columns(X).tolist()
+    [1]
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"expected a 2-D feature table, got shape {X.shape}")
+    finite = np.isfinite(X)
+    lo = np.where(finite, X, np.inf).min(axis=0)
+    hi = np.where(finite, X, -np.inf).max(axis=0)
+    big = np.where(finite, np.abs(X), 0.0).max(axis=0)
+    spread = hi - lo
+    seen = finite.any(axis=0)
+    return np.flatnonzero(seen & (spread > 0) & (spread <= atol + rtol * big))
