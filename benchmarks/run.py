@@ -37,7 +37,8 @@ import pandas as pd
 from joblib import Parallel, delayed
 
 from hbclf import __version__, pipelines, tasks
-from hbclf.datasets import LayoutError
+from hbclf.datasets import LayoutError, find_physionet2016
+from hbclf.features import near_constant_columns
 from hbclf.io import AudioError
 from hbclf.tasks import evaluate_fold, make_folds
 
@@ -52,7 +53,25 @@ QUICK_MODELS = ("origin", "dummy", "logreg", "svm", "cnn")
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "results"  # the documented command's output, committed
 PARTIAL_OUT = ROOT / "results-partial"  # any other run's, ignored by git
-SHARED_PHYSIONET = ROOT.parent / "shared" / "data" / "physionet2016"
+
+
+class RoundingNoiseError(ValueError):
+    """A model's features hold a column that is constant up to rounding."""
+
+
+def refuse_rounding_noise(model, featurizer, X):
+    """Stop before fitting a model on a feature column that is constant up to rounding (its
+    values differ from one CPU to the next, and a scaler would blow them up)."""
+    X = np.asarray(X) if featurizer is not None else None
+    if X is None or X.ndim != 2 or X.dtype.kind not in "fiu":
+        return
+    bad = near_constant_columns(X)
+    if len(bad):
+        names = featurizer.get_feature_names_out()
+        raise RoundingNoiseError(
+            f"model {model}: {len(bad)} feature column(s) constant up to rounding "
+            f"({', '.join(map(str, names[bad[:3]]))}{', ...' if len(bad) > 3 else ''}); "
+            "leave out statistics that the features fix by construction")
 
 
 def models_for(task, data, models):
@@ -111,7 +130,9 @@ def parse_args(argv):
                    "command, results-partial/ for any other run)")
     p.add_argument("--data-home", help="a full PASCAL copy instead of the embedded one")
     p.add_argument("--physionet-home", help="the PhysioNet 2016 folder (default: "
-                   "$HBCLF_PHYSIONET, else ../shared/data/physionet2016 beside the project)")
+                   "$HBCLF_PHYSIONET, else the data home's physionet2016/ where "
+                   "hbclf.datasets.fetch_physionet2016 puts it, else ../shared/data beside "
+                   "the clone)")
     p.add_argument("--quiet", action="store_true", help="log lines instead of a progress bar")
     args = p.parse_args(argv)
     tasks_ = TASKS if args.task is None else tuple(args.task.split(","))
@@ -133,10 +154,13 @@ def parse_args(argv):
     if args.out is None:  # only the documented command writes the committed results/
         args.out = str(DEFAULT_OUT if documented else PARTIAL_OUT)
     args.documented = documented
-    if args.physionet_home is None:
-        env = os.environ.get("HBCLF_PHYSIONET")
-        args.physionet_home = env or (str(SHARED_PHYSIONET) if SHARED_PHYSIONET.is_dir()
-                                      else None)
+    args.physionet_missing = None
+    try:  # the library's one lookup: argument, $HBCLF_PHYSIONET, data home, ../shared
+        args.physionet_home = str(find_physionet2016(args.physionet_home))
+    except LayoutError as exc:
+        if args.physionet_home is not None:
+            p.error(str(exc))
+        args.physionet_missing = str(exc)
     return args, tasks_, models
 
 
@@ -190,6 +214,7 @@ def run_task(task, args, models, out, config, code, backend, timings):
             if key not in feats:
                 feats[key] = (extract(featurizer, data.filenames, out / ".cache", code)
                               if featurizer is not None else data.filenames)
+                refuse_rounding_noise(m, featurizer, feats[key])
             X_of[m] = feats[key]
         jobs = (
             delayed(run_fold)(task, protocol, m, k, X_of[m], data.y, data.groups, data.origin,
@@ -245,11 +270,10 @@ def main(argv=None):
                         print(f"\n== task segmentation {key[1]}\n\n{tables[key]}")
                 continue
             if tasks.get(task).needs_physionet and args.physionet_home is None:
-                print(f"note: task {task} skipped: no PhysioNet 2016 copy (pass "
-                      "--physionet-home or set HBCLF_PHYSIONET)", file=sys.stderr)
+                print(f"note: task {task} skipped: {args.physionet_missing}", file=sys.stderr)
                 continue
             tables.update(run_task(task, args, models, out, config, code, backend, timings))
-    except (AudioError, LayoutError) as exc:
+    except (AudioError, LayoutError, RoundingNoiseError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:

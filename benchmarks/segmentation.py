@@ -12,7 +12,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 
 from hbclf.datasets import load_pascal_timing
-from hbclf.heartbeat import detect, score_detection
+from hbclf.heartbeat import annotation_cues, detect, score_detection
 from hbclf.io import load_audio
 
 from .records import atomic_write
@@ -44,53 +44,6 @@ def _counts(beats, truth, span_of):
             c[(sound, tol)] = {"tp": r["tp"], "fp": r["fp"], "fn": r["fn"],
                                "err_ms": r["mae_ms"] * r["tp"] if r["tp"] else 0.0}
     return c
-
-
-CUE_WINDOW = 0.06  # s each side of an annotated sound: its width is measured in there
-CUE_RATE = 2000  # Hz: the rate the annotation check reads a recording at
-
-
-def _annotation_cues(y, sr, truth):
-    """What a recording's own signal says about its annotated S1 and S2 (an annotation check).
-
-    The median S1-to-S2 and S2-to-next-S1 intervals (ms; cycles with one S2
-    between two S1s), and per kind of sound the median width at half maximum
-    (ms) of its 25-400 Hz Hilbert envelope within 60 ms of each annotated time
-    and the median spectral centroid (Hz, 25-600 Hz) of those same 120 ms.
-    In most hearts S1 is the broader, lower-pitched sound, and systole the
-    shorter interval below about 100 bpm.
-    """
-    from scipy.signal import butter, hilbert, resample_poly, sosfiltfilt
-
-    x = resample_poly(np.asarray(y, dtype=np.float64), CUE_RATE, sr)
-    x = sosfiltfilt(butter(4, (25.0, 600.0), btype="bandpass", fs=CUE_RATE, output="sos"), x)
-    env = sosfiltfilt(butter(2, 30.0, fs=CUE_RATE, output="sos"), np.abs(hilbert(
-        sosfiltfilt(butter(4, (25.0, 400.0), btype="bandpass", fs=CUE_RATE, output="sos"), x))))
-    half, n_fft = int(CUE_WINDOW * CUE_RATE), 1024
-    freqs = np.fft.rfftfreq(n_fft, 1.0 / CUE_RATE)
-    band = (freqs >= 25.0) & (freqs <= 600.0)
-    cues = {}
-    for sound in SOUNDS:
-        widths, centroids = [], []
-        for t in truth[sound]:
-            c = int(round(t * CUE_RATE))
-            if c - half < 0 or c + half > len(x):
-                continue
-            seg = env[c - half:c + half]
-            peak = int(np.argmax(seg))
-            above = seg >= seg[peak] / 2
-            run = [side.size if side.all() else int(np.argmin(side))  # the half-maximum run
-                   for side in (above[peak::-1], above[peak:])]      # each way from the peak
-            widths.append((run[0] + run[1] - 1) / CUE_RATE * 1000)
-            power = np.abs(np.fft.rfft(x[c - half:c + half] * np.hanning(2 * half), n_fft)) ** 2
-            centroids.append(float((power[band] * freqs[band]).sum() / power[band].sum()))
-        cues[f"{sound}_width_ms"] = float(np.median(widths)) if widths else np.nan
-        cues[f"{sound}_centroid_hz"] = float(np.median(centroids)) if centroids else np.nan
-    s1, s2 = np.sort(truth["s1"]), np.sort(truth["s2"])
-    cycles = [(m[0] - a, b - m[0]) for a, b in zip(s1[:-1], s1[1:])
-              for m in [s2[(s2 > a) & (s2 < b)]] if len(m) == 1]
-    systole, diastole = np.median(cycles, axis=0) * 1000 if cycles else (np.nan, np.nan)
-    return {"annotated_systole_ms": systole, "annotated_diastole_ms": diastole, **cues}
 
 
 def _annotation_check(per, counts):
@@ -165,7 +118,7 @@ def run_segmentation(out, data_home=None):
                "quality": beats.quality, "reason": beats.reason or ""}
         for (sound, tol), c in counts[-1][evaluations[0]].items():
             row[f"{sound}_{int(tol * 1000)}ms_f1"] = _pooled(c)["f1"]
-        row.update(_annotation_cues(y, sr, truth))
+        row.update(annotation_cues(y, sr, truth))
         rows.append(row)
     per = pd.DataFrame(rows)
     atomic_write(tdir / "per_recording.csv", per.to_csv(index=False, float_format="%.4f"))

@@ -3,12 +3,13 @@ import pandas as pd
 import pytest
 from sklearn.pipeline import FeatureUnion, make_pipeline
 
-from benchmarks import run, segmentation
+from benchmarks import run
 from hbclf.datasets import load_pascal_timing
 from hbclf.display import plot_heartbeats
 from hbclf.features import MFCC, TimeSummary
 from hbclf.features import RhythmFeatures
 from hbclf.heartbeat import (
+    annotation_cues,
     Segmenter,
     default_segmenter,
     detect,
@@ -260,11 +261,11 @@ def test_segmentation_task_writes_its_tables(tmp_path):
 def test_annotation_cues_tell_the_broad_low_s1_from_s2(sr):
     # synthetic S1: 50 Hz under a 25 ms Gaussian (59 ms at half maximum); S2: 80 Hz, 20 ms (47 ms)
     y, truth = synthetic_pcg(heart_rate=75, seconds=8, sr=sr, systole=0.3, seed=2)
-    cues = segmentation._annotation_cues(y, sr, truth)
+    cues = annotation_cues(y, sr, truth)
     assert cues["annotated_systole_ms"] == pytest.approx(300) and cues[
         "annotated_diastole_ms"] == pytest.approx(500)
     assert cues["s1_width_ms"] == pytest.approx(59, abs=6)
     assert cues["s2_width_ms"] == pytest.approx(47, abs=6)
     assert 40 < cues["s1_centroid_hz"] < cues["s2_centroid_hz"] < 100
-    swapped = segmentation._annotation_cues(y, sr, {"s1": truth["s2"], "s2": truth["s1"]})
+    swapped = annotation_cues(y, sr, {"s1": truth["s2"], "s2": truth["s1"]})
     assert swapped["s1_width_ms"] == cues["s2_width_ms"]

@@ -30,6 +30,7 @@ no beats and a ``reason``, never an exception.
 72
 """
 
+from ._annotations import annotation_cues
 from ._detect import Heartbeats, detect
 from ._envelopes import ENV_RATE, ENVELOPES, envelope, frame_envelopes
 from ._hsmm import expected_systole
@@ -55,6 +56,7 @@ __all__ = [
     "STATES",
     "Segmenter",
     "annotated_recordings",
+    "annotation_cues",
     "default_segmenter",
     "detect",
     "envelope",
