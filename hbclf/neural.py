@@ -229,8 +229,7 @@ class _NeuralClassifier(KerasClassifier):
             return super().fit(X, y, sample_weight=sample_weight, **kwargs)
 
     def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs):
-        fit_args = dict(batch_size=self.batch_size, epochs=epochs, verbose=self.verbose,
-                        shuffle=True)
+        fit_args = dict(epochs=epochs, verbose=self.verbose)
         callbacks = []
         labels = y if y.ndim == 1 else y.argmax(axis=1)
         counts = np.bincount(labels.astype(int))
@@ -266,14 +265,12 @@ class _NeuralClassifier(KerasClassifier):
             callbacks.append(keras.callbacks.EarlyStopping(
                 monitor="val_loss", patience=self.patience, restore_best_weights=True
             ))
-        if draws:
-            fit_args.pop("batch_size")
-            fit_args.pop("shuffle")
+        if draws:  # the draws batch and shuffle themselves
             hist = self.model_.fit(_WeightedDraws(X, y, sample_weight, self.batch_size, rng),
                                    callbacks=callbacks, **fit_args)
         else:
             hist = self.model_.fit(x=X, y=y, sample_weight=sample_weight, callbacks=callbacks,
-                                   **fit_args)
+                                   batch_size=self.batch_size, shuffle=True, **fit_args)
         self.history_ = dict(hist.history)
         self.n_epochs_ = len(hist.history.get("loss", []))
 
