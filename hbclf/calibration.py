@@ -27,7 +27,11 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["GroupedCalibration", "is_probability", "reliability"]
+__all__ = ["GroupedCalibration", "UngroupedCalibrationWarning", "is_probability", "reliability"]
+
+
+class UngroupedCalibrationWarning(UserWarning):
+    """:class:`GroupedCalibration` was fitted without groups: its folds may split a patient."""
 
 
 class GroupedCalibration(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
@@ -94,7 +98,8 @@ class GroupedCalibration(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         y : array-like of shape (n_recordings,)
         groups : array-like of shape (n_recordings,), optional
             Patient, sitting or database of each recording; without it the
-            folds are stratified only (as scikit-learn's).
+            folds are stratified only (as scikit-learn's), with an
+            :class:`UngroupedCalibrationWarning`.
         domains : array-like of shape (n_recordings,), optional
             Origin of each recording, handed to ``estimator.fit`` (sliced per
             fold) when it takes ``domains``
@@ -125,6 +130,10 @@ class GroupedCalibration(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             raise ValueError("every class needs at least 2 recordings to calibrate on folds; "
                              f"one class has {int(counts.min())} sample(s)")
         if groups is None:
+            warnings.warn("GroupedCalibration.fit without groups: the calibration folds are "
+                          "stratified only, so one patient's or sitting's recordings can sit on "
+                          "both sides (pass groups=, or <step>__groups= in a Pipeline)",
+                          UngroupedCalibrationWarning, stacklevel=2)
             cv = StratifiedKFold(n_splits, shuffle=True, random_state=self.random_state)
             splits = cv.split(X, y)
         else:

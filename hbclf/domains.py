@@ -4,8 +4,8 @@ In pooled heart-sound data the share of abnormal recordings differs from one
 database to the next (PhysioNet 2016: 71 % in training-a, 9 % in
 training-e), so a classifier can score well by recognising the database
 (its device, room, filtering) instead of the heart; on a database it has not
-seen, that knowledge is worthless or worse (last round: MAcc below chance on
-training-e). :class:`DomainBalancedClassifier` weights the training
+seen, that knowledge is worthless or worse (without it, leave-one-database-out
+MAcc on training-e fell below chance). :class:`DomainBalancedClassifier` weights the training
 recordings so that every (database, class) cell carries the same total
 weight: in the weighted data every database is half normal, half abnormal,
 and every database counts the same, so the database says nothing about the

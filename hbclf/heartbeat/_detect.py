@@ -278,8 +278,9 @@ def detect(y, sr, *, segmenter=None):
         recordings' results are remembered (keyed by a hash of the samples)
         and handed out again, so that the features and the command line that
         segment one recording do it once. With ``reason`` set, and no beats,
-        when the recording is empty,
-        silent, shorter than two beats, heavily clipped, below 1 kHz, or shows
+        when the recording is empty, silent or constant, shorter than two
+        beats, heavily clipped (over 5 % of its samples at full scale: 1 for
+        samples in [-1, 1], else the recording's own peak), below 1 kHz, or shows
         no rhythm above what noise gives (noise, a tone). Speech is not
         recognised: its syllables can look as periodic as a noisy heart.
 
@@ -339,14 +340,20 @@ def _detect(y, sr, segmenter):
         return _none("empty recording or non-finite samples")
     if sr < WORK_RATE:
         return _none(f"sample rate {sr} Hz is below {WORK_RATE} Hz")
-    peak = max(float(y.max()), -float(y.min()))
+    top, bottom = float(y.max()), float(y.min())
+    peak = max(top, -bottom)
     if peak == 0:
         return _none("silent recording")
-    if _count_at_least(y, 0.999 * peak) > 0.05 * y.size:
-        return _none("clipped recording (over 5% of samples at full scale)")
+    if top == bottom:
+        return _none("constant recording (no sound, only an offset)")
     duration = y.size / sr
     if duration < 2 * MIN_CYCLE + 0.2:
         return _none(f"too short for two beats ({duration:.2f} s)")
+    # full scale: 1 for audio read as floats in [-1, 1]; for louder input (integer-scaled
+    # samples) the scale is unknown, and the recording's own peak stands in for it
+    full = 1.0 if peak <= 1.0 else peak
+    if _count_at_least(y, 0.999 * full) > 0.05 * y.size:
+        return _none("clipped recording (over 5% of samples at full scale)")
     s1, s2, env, states, cycles, qualities, reasons = [], [], [], [], [], [], []
     for start, end, keep_from, keep_to in _blocks(y.size, sr):
         block = _segment_block(y[start:end], sr, segmenter)
