@@ -42,7 +42,7 @@ from hbclf.features import near_constant_columns
 from hbclf.io import AudioError
 from hbclf.tasks import evaluate_fold, make_folds
 
-from .readme import update_readme
+from .readme import update_readme, write_results_readme
 from .records import (atomic_write, code_digest, extract, fingerprint, params_text, read_record,
                       write_record, write_timings)
 from .segmentation import run_physionet_rhythm, run_segmentation
@@ -281,11 +281,12 @@ def main(argv=None):
             client.close()
         if timings:
             write_timings(out / "timings.csv", timings)
+    settings = f"--cv {args.cv} --seed {args.seed}"
+    write_results_readme(out, tables, settings)
     if args.documented and out.resolve() == DEFAULT_OUT.resolve():
-        update_readme(ROOT / "README.md", tables, f"--cv {args.cv} --seed {args.seed}")
+        update_readme(ROOT / "README.md", out, tables, settings)
     print(f"\nresults in {out} ({time.perf_counter() - started:.0f} s)")
     return 0
-
 
 
 def _progress(total, task, quiet):
