@@ -327,15 +327,20 @@ def _with_network(head, path, card):
 
     from .discovery import all_estimators
 
-    meta = json.loads((path / NETWORK_META).read_text())
+    try:
+        meta = json.loads((path / NETWORK_META).read_text())
+    except ValueError as exc:
+        raise ModelFileError(f"{path / NETWORK_META}: not JSON ({exc})") from None
+    if not isinstance(meta, dict):
+        raise ModelFileError(f"{path / NETWORK_META}: not a network description")
     Net = dict(all_estimators("classifier")).get(meta.get("class"))
     if Net is None or not hasattr(Net, "load_network"):
         raise ModelFileError(f"{path}: unknown network class {meta.get('class')!r} (is the "
                              "'neural' extra installed?)")
     try:
         net = Net.load_network(path / NETWORK, path / NETWORK_META)
-    except ValueError as exc:
-        raise ModelFileError(f"{path / NETWORK}: {exc}") from None
+    except (ValueError, TypeError, KeyError) as exc:  # bad parameters or shapes in the JSON too
+        raise ModelFileError(f"{path / NETWORK}: {type(exc).__name__}: {exc}") from None
     last = head.steps[-1][1]
     if getattr(last, "estimator_", False) is None:  # windows saved without their network
         last.estimator = Net(**net.get_params())

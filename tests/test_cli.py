@@ -182,23 +182,30 @@ def small_model(tmp_path_factory):
 
 
 def test_a_saved_model_predicts_the_same_in_a_new_process(tmp_path):
-    """Train, save and predict in one process; load and predict in another: equal."""
+    """The trained model, still in memory, and the model read back from its folder in another
+    process give the same probabilities: a save that dropped a step (the calibrator, say) would
+    not."""
     files = [str(f) for f in load_pascal("a").filenames[::25]]
     train_and_predict = (
-        "import json, sys; from hbclf.model_files import train, load_model; "
-        "from hbclf.datasets import load_pascal; "
-        "train('a', 'svm', sys.argv[1], cv=3, log=lambda *_: None); "
-        "p, _ = load_model(sys.argv[1]); "
-        "print(json.dumps(p.predict_proba(sys.argv[2:]).tolist()))")
+        "import json, sys; import hbclf.model_files as mf; saved = []; "
+        "save = mf.save_model; "
+        "mf.save_model = lambda pipe, path, **kw: (saved.append(pipe), save(pipe, path, **kw)); "
+        "mf.train('a', 'svm', sys.argv[1], cv=3, log=lambda *_: None); "
+        "print(type(saved[0].steps[-1][1]).__name__); "
+        "print(json.dumps(saved[0].predict_proba(sys.argv[2:]).tolist()))")
     load_and_predict = (
         "import json, sys; from hbclf.model_files import load_model; "
-        "p, _ = load_model(sys.argv[1]); "
+        "p, _ = load_model(sys.argv[1]); print(type(p.steps[-1][1]).__name__); "
         "print(json.dumps(p.predict_proba(sys.argv[2:]).tolist()))")
-    outputs = []
+    outputs, last_steps = [], []
     for code in (train_and_predict, load_and_predict):
         r = subprocess.run([sys.executable, "-c", code, str(tmp_path / "m"), *files],
-                           capture_output=True, text=True, check=True)
-        outputs.append(np.array(json.loads(r.stdout.strip().splitlines()[-1])))
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        *_, step, proba = r.stdout.strip().splitlines()
+        last_steps.append(step)
+        outputs.append(np.array(json.loads(proba)))
+    assert last_steps == ["GroupedCalibration", "GroupedCalibration"]
     np.testing.assert_array_equal(outputs[0], outputs[1])
     card = read_card(tmp_path / "m")
     assert card["task"] == "a" and card["cv"]["scores"]["balanced_accuracy"] > 0.4
@@ -358,3 +365,102 @@ def test_the_shipped_model_is_the_best_on_databases_it_has_not_seen():
     mean = per[(per["protocol"] == "lodo") & (per["database"] == "mean")
                & ~per["model"].isin(["origin", "dummy"])]
     assert card["model"] == mean.loc[mean["macc"].idxmax(), "model"]
+
+
+@pytest.fixture(scope="module")
+def network_model(tmp_path_factory):
+    """A small saved CNN (seed image), the folder an attacker gets to rewrite below."""
+    from sklearn.pipeline import Pipeline
+
+    from hbclf.features import MFCC, FixedLength
+    from hbclf.neural import CNNClassifier
+
+    data = load_pascal("a")
+    pipe = Pipeline([("mfcc", MFCC()), ("image", FixedLength()),
+                     ("clf", CNNClassifier(epochs=1, random_state=0))])
+    pipe.fit(data.filenames[::6], data.label[::6])
+    out = tmp_path_factory.mktemp("net") / "cnn"
+    save_model(pipe, out, card={"model": "cnn", "task": "a"})
+    return out
+
+
+def _attacked(network_model, tmp_path):
+    import shutil
+
+    folder = tmp_path / "attacked"
+    shutil.copytree(network_model, folder)
+    return folder
+
+
+@pytest.mark.slow
+def test_a_keras_file_with_code_in_it_is_refused(network_model, tmp_path):
+    """A Lambda layer carries Python code; safe mode refuses it, whatever the card says."""
+    import keras
+
+    folder = _attacked(network_model, tmp_path)
+    marker = tmp_path / "executed"
+    inp = keras.Input((40, 130, 1))
+    code = eval(f"lambda x: (__import__('pathlib').Path({str(marker)!r}).touch(), x)[1]")
+    out = keras.layers.Lambda(code)(inp)
+    keras.Model(inp, keras.layers.Dense(2)(keras.layers.Flatten()(out))).save(
+        folder / "network.keras")
+    marker.unlink()  # building the layer ran it once; loading must not
+    _rewrite_card(folder)
+    with pytest.raises(ModelFileError, match="not a safe Keras model"):
+        load_model(folder)
+    assert not marker.exists()
+
+
+@pytest.mark.slow
+def test_weights_of_another_architecture_are_refused(network_model, tmp_path):
+    import keras
+
+    folder = _attacked(network_model, tmp_path)
+    inp = keras.Input((40, 130, 1))
+    keras.Model(inp, keras.layers.Dense(2)(keras.layers.Flatten()(inp))).save(
+        folder / "network.keras")
+    _rewrite_card(folder)
+    with pytest.raises(ModelFileError, match="architecture differs"):
+        load_model(folder)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("change, message", [
+    (lambda m: m.update({"class": "EvilNet"}), "unknown network class 'EvilNet'"),
+    (lambda m: m["params"].update({"evil": 1}), "TypeError"),
+    (lambda m: m.pop("classes"), "KeyError"),
+], ids=["unknown-class", "unknown-parameter", "no-classes"])
+def test_a_network_description_that_is_not_ours_is_refused(network_model, tmp_path, change,
+                                                           message):
+    folder = _attacked(network_model, tmp_path)
+    meta = json.loads((folder / "network.json").read_text())
+    change(meta)
+    (folder / "network.json").write_text(json.dumps(meta))
+    _rewrite_card(folder)
+    with pytest.raises(ModelFileError, match=message):
+        load_model(folder)
+    r = hbclf("predict", EXAMPLES / "Aunlabelledtest__201101051105.wav", "--model", folder)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+
+
+def test_a_file_the_card_does_not_know_is_refused(small_model, tmp_path):
+    """The card names the files to read; one it lists that is not a model file, or a listed
+    one that is gone, is refused, and a file it does not list is never read."""
+    import shutil
+
+    folder = tmp_path / "m"
+    shutil.copytree(small_model, folder)
+    (folder / "evil.py").write_text("raise SystemExit('read')")
+    card = json.loads((folder / "card.json").read_text())
+    card["files"]["evil.py"] = "0" * 64
+    (folder / "card.json").write_text(json.dumps(card))
+    _rewrite_card(folder)
+    with pytest.raises(ModelFileError, match="model file evil.py is missing or unexpected"):
+        load_model(folder)
+    del card["files"]["evil.py"]
+    (folder / "card.json").write_text(json.dumps(card))
+    _rewrite_card(folder)
+    load_model(folder)  # the unlisted file is left alone
+    (folder / "pipeline.skops").unlink()
+    with pytest.raises(ModelFileError, match="model file pipeline.skops is missing"):
+        load_model(folder)

@@ -9,7 +9,10 @@ import pytest
 from benchmarks import run
 import soundfile as sf
 
+from sklearn.base import BaseEstimator, TransformerMixin
+
 from hbclf import pipelines, tasks
+from hbclf.base import LearnsNothingMixin
 from hbclf.metrics import binary_scores, challenge_a, challenge_b, score_task
 
 
@@ -321,3 +324,35 @@ def test_challenge_measures_on_known_predictions():
     assert s["sensitivity"] == 1.0 and s["specificity"] == 0.5 and s["macc"] == 0.75
     assert s["roc_auc"] == 1.0
     assert score_task("a", ya, ya)["balanced_accuracy"] == 1.0
+
+
+class NoisyTable(LearnsNothingMixin, TransformerMixin, BaseEstimator):
+    """A feature step whose second column is zero up to rounding noise."""
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        rng = np.random.default_rng(0)
+        return np.c_[np.arange(len(X), dtype=float), 1e-7 * rng.normal(size=len(X))]
+
+    def get_feature_names_out(self, input_features=None):
+        return np.array(["order", "mfcc0_mean"], dtype=object)
+
+
+def test_a_feature_column_of_rounding_noise_is_refused(tmp_path, monkeypatch, capsys):
+    """A model whose features hold a column constant up to rounding (noise a scaler would blow
+    up, different on every CPU) is not fitted: the run stops with one line naming it."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    make = pipelines.make
+    monkeypatch.setattr(pipelines, "make", lambda name, **kw: Pipeline(
+        [("features", NoisyTable()), ("clf", LogisticRegression())]) if name == "logreg"
+        else make(name, **kw))
+    out = tmp_path / "r"
+    assert run.main(["--quick", "--task", "a", "--models", "dummy,logreg", "--out", str(out),
+                     "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "error: model logreg: 1 feature column(s) constant up to rounding (mfcc0_mean)" in err
+    assert not (out / "runs" / "a").exists()

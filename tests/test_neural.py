@@ -89,8 +89,11 @@ def test_same_seed_same_predictions_and_pickling():
 def test_it_learns_and_stops_early():
     X, y = toy(n=96)
     train, test = slice(0, 64), slice(64, None)  # both halves hold both classes
-    cnn = CNNClassifier(epochs=40, patience=5, random_state=0).fit(X[train], y[train])
-    assert cnn.n_epochs_ <= 40 and "val_loss" in cnn.history_
+    cnn = CNNClassifier(epochs=200, patience=5, random_state=0).fit(X[train], y[train])
+    val = np.asarray(cnn.history_["val_loss"])
+    # it stopped: patience epochs after the best validation loss, long before the cap
+    assert cnn.n_epochs_ == len(val) < 200
+    assert cnn.n_epochs_ - 1 - int(np.argmin(val)) == 5
     assert (cnn.predict(X[test]) == y[test]).mean() > 0.8
     rnn = RNNClassifier(cell="gru", epochs=30, random_state=0).fit(X[train], y[train])
     assert (rnn.predict(X[test]) == y[test]).mean() > 0.8
@@ -140,10 +143,14 @@ def test_issue_done_when_on_set_b():
     second = cross_validate(pipe, data.filenames, data.target, groups=data.groups, cv=cv,
                             scoring="balanced_accuracy")
     np.testing.assert_array_equal(first["test_score"], second["test_score"])
+    assert np.all(np.isfinite(first["test_score"]))
     grid = GridSearchCV(pipe, {"cnnclassifier__dropout": [0.1, 0.3]}, cv=2,
-                        scoring="balanced_accuracy")
+                        scoring="balanced_accuracy", error_score="raise")
     grid.fit(data.filenames[::4], data.target[::4])
-    assert grid.best_params_["cnnclassifier__dropout"] in (0.1, 0.3)
+    scores = grid.cv_results_["mean_test_score"]
+    assert np.all(np.isfinite(scores)) and len(scores) == 2  # both candidates fitted and scored
+    best = grid.cv_results_["params"][int(np.argmax(scores))]["cnnclassifier__dropout"]
+    assert grid.best_estimator_[-1].dropout == best  # the refit model is the best candidate
 
 
 def test_early_stopping_validation_keeps_groups_whole(monkeypatch):
