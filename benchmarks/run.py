@@ -62,8 +62,8 @@ class RoundingNoiseError(ValueError):
 def refuse_rounding_noise(model, featurizer, X):
     """Stop before fitting a model on a feature column that is constant up to rounding (its
     values differ from one CPU to the next, and a scaler would blow them up)."""
-    X = np.asarray(X) if featurizer is not None else None
-    if X is None or X.ndim != 2 or X.dtype.kind not in "fiu":
+    X = np.asarray(X)
+    if X.ndim != 2 or X.dtype.kind not in "fiu":  # sequences, images, origin labels
         return
     bad = near_constant_columns(X)
     if len(bad):
@@ -211,9 +211,10 @@ def run_task(task, args, models, out, config, code, backend, timings):
         for m in dict.fromkeys(m for m, _, _ in todo):
             featurizer, _ = pipelines.split_stateless(pipelines.make(m, quick=args.quick))
             key = repr(featurizer)  # models with the same steps share one extraction
-            if key not in feats:
-                feats[key] = (extract(featurizer, data.filenames, out / ".cache", code)
-                              if featurizer is not None else data.filenames)
+            if key not in feats and featurizer is None:  # the model reads the files itself
+                feats[key] = data.filenames
+            elif key not in feats:
+                feats[key] = extract(featurizer, data.filenames, out / ".cache", code)
                 refuse_rounding_noise(m, featurizer, feats[key])
             X_of[m] = feats[key]
         jobs = (

@@ -13,11 +13,11 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
 
 from hbclf import pipelines
-from hbclf.base import LearnsNothingMixin
+from hbclf.base import LearnsNothingMixin, RecordingTransformerMixin
 from hbclf.calibration import GroupedCalibration, UngroupedCalibrationWarning
 from hbclf.datasets import load_pascal
 from hbclf.discovery import all_estimators
-from hbclf.features import MFCC, Origin, Sequences
+from hbclf.features import MFCC, Sequences
 from hbclf.tasks import evaluate_fold
 
 STATELESS = [(n, c) for n, c in all_estimators() if issubclass(c, LearnsNothingMixin)]
@@ -32,7 +32,7 @@ def recordings():
 
 def _input(cls, files):
     """What the transformer reads: paths, or the frame sequences of an MFCC."""
-    if issubclass(cls, (Origin,)) or hasattr(cls, "_one"):
+    if issubclass(cls, RecordingTransformerMixin):
         return files
     return MFCC(n_mfcc=8).fit_transform(files)
 
