@@ -15,6 +15,7 @@ from hbclf.heartbeat import (
     default_segmenter,
     detect,
     expected_systole,
+    faster_heart,
     frame_envelopes,
     score_detection,
     state_labels,
@@ -308,3 +309,106 @@ def test_a_quiet_recording_is_not_clipped_at_its_own_peak():
     beats = detect(y, 4000)
     assert beats.detected, beats.reason
     assert score_detection(beats.s1, truth["s1"], tol=0.1)["f1"] > 0.9
+
+
+def _sound_windows(y, sr, times, half=0.05):
+    return [y[int(round((t - half) * sr)):int(round((t + half) * sr))] for t in times]
+
+
+@pytest.mark.parametrize("child", [False, True])
+def test_faster_heart_cuts_between_the_sounds_and_keeps_them_as_they_are(child):
+    sr = 4000
+    y, truth = synthetic_pcg(heart_rate=70, seconds=12, sr=sr, seed=4)
+    fast, new = faster_heart(y, sr, truth, heart_rate=130, child=child)
+    assert 60 / np.median(np.diff(new["s1"])) == pytest.approx(130, rel=0.01)
+    assert len(new["s1"]) == len(truth["s1"]) and len(new["s2"]) == len(truth["s2"])
+    systole = np.median(new["s2"] - new["s1"][:len(new["s2"])])
+    if child:  # Weissler's systole at 130 bpm
+        assert systole == pytest.approx(expected_systole(130), abs=0.005)
+    else:  # systole untouched
+        assert systole == pytest.approx(0.35 * 60 / 70, abs=0.001)
+    offset = new["s1"][0] - truth["s1"][0]  # the cropped start
+    assert offset < 0 and new["s1"][0] == pytest.approx(0.1, abs=1e-3)
+    for sound in ("s1", "s2"):  # every sound's 100 ms, sample for sample
+        for a, b in zip(_sound_windows(y, sr, truth[sound]), _sound_windows(fast, sr, new[sound])):
+            np.testing.assert_allclose(a, b, atol=1e-6)
+    if child:  # systole about equal to diastole, as in a child: found as annotated
+        beats = detect(fast, sr)
+        assert beats.heart_rate == pytest.approx(130, rel=0.03)
+        for sound in ("s1", "s2"):
+            assert score_detection(getattr(beats, sound), new[sound], tol=0.06)["f1"] >= 0.95
+
+
+def test_faster_heart_refuses_what_it_cannot_make():
+    y, truth = synthetic_pcg(heart_rate=90, seconds=6, sr=4000, seed=1)
+    with pytest.raises(ValueError, match="below the recording's own"):
+        faster_heart(y, 4000, truth, heart_rate=60)
+    with pytest.raises(ValueError, match="no complete cycle"):
+        faster_heart(y, 4000, {"s1": truth["s1"], "s2": []}, heart_rate=120)
+    with pytest.raises(ValueError, match="one channel"):
+        faster_heart(np.c_[y, y], 4000, truth, heart_rate=120)
+    # a rate the 60 ms kept around each sound does not allow: the annotation says what was made
+    fast, new = faster_heart(y, 4000, truth, heart_rate=400)
+    made = 60 / np.median(np.diff(new["s1"]))
+    assert 150 < made < 400
+    assert len(fast) / 4000 == pytest.approx(new["s2"][-1] + 0.1, abs=0.01)
+
+
+def test_systole_following_the_beats_marks_a_swapped_reading():
+    from hbclf.heartbeat._detect import _systole_rr_slope
+
+    rr = 0.6 + 0.1 * np.sin(np.arange(12))
+    s1 = np.r_[0, np.cumsum(rr)]
+    s2 = s1[:-1] + 0.3 + 0.1 * (rr - 0.6)  # systole takes a tenth of each change
+    slope, se, n = _systole_rr_slope(s1, s2)
+    assert slope == pytest.approx(0.1) and n == 12 and se < 1e-6
+    # the same sounds read the other way round: "systole" is the diastole, slope about 0.9
+    slope, se, n = _systole_rr_slope(s2, s1[1:])
+    assert slope == pytest.approx(0.9, abs=0.05) and (slope - 0.5) / se > 3 and n == 11
+    assert np.isnan(_systole_rr_slope(s1[:4], s2[:3])[0])  # too few cycles to tell
+
+
+def test_a_heart_whose_systole_outlasts_diastole_is_read_by_the_timing(monkeypatch):
+    """A set A recording (201108011112, 73 bpm) made to beat at 120 bpm by shortening its
+    diastoles only: systole (327 ms) is now the longer interval, so the duration model reads it
+    swapped; that its "systole" follows the beat-to-beat changes turns it round."""
+    import hbclf.heartbeat._detect as detect_module
+
+    recordings, annotations, ids = annotated_recordings()
+    i = ids.index("201108011112")
+    fast, truth = faster_heart(*recordings[i], annotations[i], heart_rate=120)
+    sr = recordings[i][1]
+
+    def f1(beats):
+        return score_detection(beats.s1, truth["s1"], tol=0.1)["f1"]
+
+    turned = detect(fast, sr, segmenter=default_segmenter())
+    monkeypatch.setattr(detect_module, "SWAP_EVIDENCE", np.inf)
+    as_decoded = detect(fast, sr, segmenter=default_segmenter())
+    assert f1(as_decoded) < 0.2 and f1(turned) > 0.95
+    assert turned.heart_rate == pytest.approx(as_decoded.heart_rate)
+
+
+def test_confidence_is_high_on_a_clear_heart_and_zero_without_one():
+    y, _ = synthetic_pcg(heart_rate=72, seconds=10, sr=4000, seed=0)
+    beats = detect(y, 4000)
+    assert 0.8 < beats.confidence <= 1.0
+    assert len(beats.beat_confidence) == len(beats.s1)
+    assert np.all((beats.beat_confidence >= 0) & (beats.beat_confidence <= 1))
+    assert beats.as_dict()["confidence"] == round(beats.confidence, 3)
+    noise = np.random.default_rng(0).standard_normal(40000)
+    nothing = detect(noise, 4000)
+    assert nothing.confidence == 0.0 and len(nothing.beat_confidence) == 0
+    # a weaker heart in more noise: less sure
+    weak, _ = synthetic_pcg(heart_rate=72, seconds=10, sr=4000, noise=0.5, seed=0)
+    assert detect(weak, 4000).confidence < beats.confidence
+
+
+def test_a_segmenter_learns_childrens_rates_from_faster_versions():
+    data = [synthetic_pcg(heart_rate=hr, sr=4000, seed=hr) for hr in (60, 75, 90)]
+    X, y = [(w, 4000) for w, _ in data], [truth for _, truth in data]
+    plain = Segmenter(speedups=(1.0,)).fit(X, y)
+    child = Segmenter(speedups=(1.0,), child_rates=(80, 150)).fit(X, y)
+    assert not np.allclose(plain.coef_, child.coef_)
+    # 80 bpm is below the 90 bpm recording's own rate: it is skipped, not an error
+    assert child.n_recordings_ == 3

@@ -17,7 +17,16 @@ regression-HSMM-based heart sound segmentation" (IEEE TBME 63(4)):
    Weissler's QS2 regression at that rate; diastole the rest of the cycle)
    decoded with an explicit-duration Viterbi; the candidate with the highest
    decoded likelihood wins;
-5. each S1 or S2 is placed at the envelope's maximum inside its segment.
+5. where the decoded S1-to-S2 interval follows the beat-to-beat interval
+   (slope over 0.5 by three standard errors), S1 and S2 are swapped: systole
+   stays nearly constant while diastole takes the heart's changes;
+6. each S1 or S2 is placed at the envelope's maximum inside its segment, and
+   the reading gets a confidence (its log-likelihood margin per beat over the
+   best reading at another rate and over the S1/S2-swapped one).
+
+:func:`faster_heart` makes faster versions of annotated recordings (children's
+rates) that keep the sounds' shape, to test a segmenter where systole and
+diastole are nearly equal.
 
 Input that is silent, too short for two beats, heavily clipped, or without a
 rhythm above what noise of its length gives, yields a :class:`Heartbeats` with
@@ -37,6 +46,7 @@ from ._hsmm import expected_systole
 from ._scoring import score_detection
 from ._emission import STATES, state_labels
 from ._synthetic import synthetic_pcg
+from ._variants import faster_heart
 
 # these need scikit-learn, which detection itself does not: imported on first use (PEP 562)
 _LEARNING = ("Segmenter", "annotated_recordings", "default_segmenter", "train_default_segmenter")
@@ -61,6 +71,7 @@ __all__ = [
     "detect",
     "envelope",
     "expected_systole",
+    "faster_heart",
     "frame_envelopes",
     "score_detection",
     "state_labels",

@@ -16,8 +16,14 @@ MIN_RATE, MAX_RATE = 40.0, 220.0  # bpm
 MIN_CYCLE, MAX_CYCLE = 60.0 / MAX_RATE, 60.0 / MIN_RATE
 BLOCK, OVERLAP = 60.0, 6.0  # s: recordings longer than BLOCK + OVERLAP are segmented by blocks
 N_CANDIDATES = 4
+# standard errors by which the S1-to-S2 interval must follow the beat-to-beat interval more than
+# diastole does (slope over 0.5) before S1 and S2 are swapped against the sounds' own evidence
+SWAP_EVIDENCE = 3.0
 MIN_MODULATION = 0.05  # an envelope this flat has no sounds in it (a tone, a hum)
 STRONG_MODULATION = 0.4  # no stationary noise modulates its envelope this much
+# nats per beat: a log-likelihood margin of twice this maps to a confidence of tanh(1) = 0.76
+# (each frame's emission reads its neighbours' envelopes too, so summed frames overstate evidence)
+CONFIDENCE_SCALE = 5.0
 
 
 @dataclass
@@ -38,6 +44,17 @@ class Heartbeats:
         S1-to-S2 and S2-to-next-S1 durations, s.
     quality : float
         0-1, the envelope's autocorrelation at one cycle (how periodic the sounds are).
+    confidence : float
+        0-1, how sure the rate and the S1/S2 assignment are: the smaller of the
+        two, each the decoded log-likelihood margin per beat over its rival
+        (the best reading at another cycle length, such as half or double the
+        rate; the same beats with S1 and S2 swapped), mapped by
+        ``tanh(margin / 10)``. A tie is 0, and so is a reading whose S1 and
+        S2 were swapped by their timing against what the sounds say. A
+        ranking, not a calibrated probability; 0 when nothing was detected.
+    beat_confidence : ndarray
+        0-1 per S1, how sure that beat's S1/S2 assignment is (the same
+        mapping of its own swap margin).
     reason : str or None
         Why nothing was detected; None when beats were found.
     envelope : ndarray
@@ -54,6 +71,8 @@ class Heartbeats:
     systole: np.ndarray = field(default_factory=lambda: np.empty(0))
     diastole: np.ndarray = field(default_factory=lambda: np.empty(0))
     quality: float = 0.0
+    confidence: float = 0.0
+    beat_confidence: np.ndarray = field(default_factory=lambda: np.empty(0))
     reason: str | None = None
     envelope: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
     envelope_rate: int = ENV_RATE
@@ -72,6 +91,7 @@ class Heartbeats:
             "heart_rate": None if self.heart_rate is None else round(self.heart_rate, 1),
             "s1": r(self.s1), "s2": r(self.s2),
             "quality": round(float(self.quality), 3),
+            "confidence": round(float(self.confidence), 3),
             "reason": self.reason,
         }
 
@@ -129,7 +149,7 @@ def _candidates(ac):
 
 
 def _sound_times(env, labels, state):
-    """Time of the envelope maximum in every segment of ``state``.
+    """Time of the envelope maximum in every segment of ``state``, and each segment's first frame.
 
     Frame ``k`` is centred at ``(k + 0.5) / ENV_RATE`` s; the maximum is refined
     between frames by a parabola through it and its neighbours, so times do
@@ -138,7 +158,7 @@ def _sound_times(env, labels, state):
     holds no peak (the sound lies outside), so it gives no time.
     """
     edges = np.flatnonzero(np.diff(np.r_[-1, labels, -1]) != 0)
-    times = []
+    times, starts = [], []
     for a, b in zip(edges[:-1], edges[1:]):
         if labels[a] != state:
             continue
@@ -147,7 +167,52 @@ def _sound_times(env, labels, state):
             continue
         shift = _vertex(env, peak) if 0 < peak < len(env) - 1 else 0.0
         times.append((peak + 0.5 + shift) / ENV_RATE)
-    return np.array(times)
+        starts.append(a)
+    return np.array(times), np.array(starts, dtype=int)
+
+
+_SWAP = np.array([2, 3, 0, 1])  # S1 <-> S2, systole <-> diastole
+
+
+def _beat_margins(log_emission, labels, starts):
+    """Per beat (from each S1 segment's first frame to the next's), how much better its frames'
+    emissions fit the decoded states than the S1/S2-swapped ones (log-likelihood, nats)."""
+    frames = np.arange(len(labels))
+    known = labels >= 0
+    contrast = np.zeros(len(labels))
+    contrast[known] = (log_emission[frames[known], labels[known]]
+                       - log_emission[frames[known], _SWAP[labels[known]]])
+    cum = np.r_[0.0, np.cumsum(contrast)]
+    ends = np.r_[starts[1:], len(labels)]
+    return cum[ends] - cum[starts]
+
+
+def _systole_rr_slope(s1, s2):
+    """Slope of the S1-to-S2 interval on the S1-to-S1 interval, its standard error, and cycles.
+
+    Systole barely follows the heart's beat-to-beat changes (slope about
+    0.1-0.2), diastole takes the rest (slope 1 minus systole's): a reading with
+    S1 and S2 swapped has a slope near 0.8-0.9.
+    """
+    x, y = [], []
+    for a, b in zip(s1[:-1], s1[1:]):
+        inside = s2[(s2 > a) & (s2 < b)]
+        if len(inside) == 1:
+            x.append(b - a)
+            y.append(inside[0] - a)
+    x, y = np.array(x), np.array(y)
+    if len(x) < 4 or np.ptp(x) <= 0:
+        return np.nan, np.nan, len(x)
+    xc = x - x.mean()
+    slope = float(xc @ (y - y.mean()) / (xc @ xc))
+    resid = y - y.mean() - slope * xc
+    se = float(np.sqrt(resid @ resid / (len(x) - 2) / (xc @ xc)))
+    return slope, se, len(x)
+
+
+def _sure(margin):
+    """A log-likelihood margin per beat (nats) mapped to 0-1: 0 a tie (or worse), 1 certain."""
+    return float(np.clip(np.tanh(margin / (2.0 * CONFIDENCE_SCALE)), 0.0, 1.0))
 
 
 def _modulation(homomorphic):
@@ -181,6 +246,8 @@ class _Block:
     reason: str | None
     envelope: np.ndarray
     states: np.ndarray
+    rate_margin: float = np.inf  # log-likelihood per beat over the best other cycle length
+    beat_margins: np.ndarray = field(default_factory=lambda: np.empty(0))  # per S1
 
 
 def _segment_block(y, sr, segmenter):
@@ -204,18 +271,26 @@ def _segment_block(y, sr, segmenter):
     if quality < _noise_level(seconds, modulation):
         return nothing(f"no heart rhythm found (periodicity {quality:.2f})", quality)
     log_emission = segmenter.log_emission(env)
-    best = None
+    readings = []  # (log-likelihood, cycle, periodicity, labels)
     for cycle, periodicity in candidates:
         if seconds < 2 * cycle:
             continue
         labels, log_likelihood = decode(log_emission, cycle, expected_systole(60.0 / cycle))
-        if best is None or log_likelihood > best[0]:
-            best = (log_likelihood, cycle, periodicity, labels)
-    if best is None:
+        readings.append((log_likelihood, cycle, periodicity, labels))
+    if not readings:
         return nothing(f"too short for two beats ({seconds:.2f} s)", quality)
-    _, cycle, periodicity, labels = best
-    return _Block(_sound_times(homomorphic, labels, 0), _sound_times(homomorphic, labels, 2),
-                  cycle, periodicity, None, homomorphic, labels)
+    best_ll, cycle, periodicity, labels = max(readings, key=lambda r: r[0])
+    s1, starts = _sound_times(homomorphic, labels, 0)
+    slope, se, _ = _systole_rr_slope(s1, _sound_times(homomorphic, labels, 2)[0])
+    if (slope - 0.5) / se > SWAP_EVIDENCE:  # "systole" follows the beats: it is the diastole
+        labels = np.where(labels >= 0, _SWAP[np.maximum(labels, 0)], -1)
+        s1, starts = _sound_times(homomorphic, labels, 0)
+    rivals = [ll for ll, c, _, _ in readings if abs(c - cycle) > 0.1 * cycle]
+    beats = max(len(s1), 1)
+    return _Block(s1, _sound_times(homomorphic, labels, 2)[0], cycle, periodicity, None,
+                  homomorphic, labels,
+                  (best_ll - max(rivals)) / beats if rivals else np.inf,
+                  _beat_margins(log_emission, labels, starts))
 
 
 def _blocks(n_samples, sr):
@@ -355,6 +430,7 @@ def _detect(y, sr, segmenter):
     if _count_at_least(y, 0.999 * full) > 0.05 * y.size:
         return _none("clipped recording (over 5% of samples at full scale)")
     s1, s2, env, states, cycles, qualities, reasons = [], [], [], [], [], [], []
+    margins, rate_margins = [], []
     for start, end, keep_from, keep_to in _blocks(y.size, sr):
         block = _segment_block(y[start:end], sr, segmenter)
         t0, lo, hi = start / sr, keep_from / sr, keep_to / sr
@@ -366,14 +442,17 @@ def _detect(y, sr, segmenter):
             reasons.append(block.reason)
             continue
         cycles.append(block.cycle)
+        rate_margins.append(block.rate_margin)
         for out, times in ((s1, block.s1), (s2, block.s2)):
             times = times + t0
             out.append(times[(times >= lo) & (times < hi)])
+        inside = (block.s1 + t0 >= lo) & (block.s1 + t0 < hi)
+        margins.append(block.beat_margins[inside])
     env, states = np.concatenate(env), np.concatenate(states)
     quality = float(np.median(qualities))
     if not cycles:
         return _none(reasons[0], quality, env)
-    s1, s2 = np.concatenate(s1), np.concatenate(s2)
+    s1, s2, margins = np.concatenate(s1), np.concatenate(s2), np.concatenate(margins)
     if len(s1) < 2:
         return _none("fewer than two S1 sounds found", quality, env)
     systole = np.array([s2[s2 > a][0] - a for a in s1 if np.any(s2 > a)])
@@ -385,6 +464,9 @@ def _detect(y, sr, segmenter):
     decoded = float(rr[np.abs(rr - np.median(rr)) <= 0.25 * np.median(rr)].mean())
     cycle = float(np.median(cycles))
     cycle = cycle if abs(decoded - cycle) <= 0.1 * cycle else decoded
+    confidence = min(_sure(min(rate_margins)), _sure(float(np.mean(margins))))
     return Heartbeats(s1=s1, s2=s2, heart_rate=60.0 / cycle,
                       intervals=np.diff(s1), systole=systole, diastole=diastole,
-                      quality=quality, envelope=env, states=states)
+                      quality=quality, confidence=confidence,
+                      beat_confidence=np.array([_sure(m) for m in margins]),
+                      envelope=env, states=states)

@@ -41,6 +41,11 @@ class Segmenter(BaseEstimator):
         rate declared higher, its annotations scaled): faster hearts with
         shorter, higher-pitched sounds, as in children. Without it a model
         trained on adults at 52-128 bpm decodes 190-220 bpm at half rate.
+    child_rates : tuple of float, default=()
+        Each recording is also learned at these heart rates (bpm) as
+        :func:`faster_heart` makes them with ``child=True``: systole and
+        diastole shortened, the sounds as they are (rates below the
+        recording's own are skipped).
 
     Attributes
     ----------
@@ -61,10 +66,12 @@ class Segmenter(BaseEstimator):
     (5, 4)
     """
 
-    def __init__(self, *, C=1.0, context=(-4, -2, 0, 2, 4), speedups=(1.0, 1.5, 2.0)):
+    def __init__(self, *, C=1.0, context=(-4, -2, 0, 2, 4), speedups=(1.0, 1.5, 2.0),
+                 child_rates=()):
         self.C = C
         self.context = context
         self.speedups = speedups
+        self.child_rates = child_rates
 
     def fit(self, X, y):
         """Learn the emission model from annotated recordings.
@@ -90,12 +97,12 @@ class Segmenter(BaseEstimator):
         for item, ann in zip(X, y):
             wave, sr = _waveform(item)
             for speed in self.speedups:  # played faster: a faster heart, shorter and higher sounds
-                env = frame_envelopes(wave, sr * speed)
-                labels = state_labels(len(env), np.asarray(ann["s1"]) / speed,
-                                      np.asarray(ann["s2"]) / speed)
-                keep = labels >= 0
-                rows.append(_design(env, self.context)[keep])
-                targets.append(labels[keep])
+                self._learn(rows, targets, wave, sr * speed,
+                            {k: np.asarray(ann[k]) / speed for k in ("s1", "s2")})
+            for rate in self.child_rates:  # a child's rate, the sounds as they are
+                fast = _faster(wave, sr, ann, rate)
+                if fast is not None:
+                    self._learn(rows, targets, *fast)
         rows, targets = np.vstack(rows), np.concatenate(targets)
         missing = sorted(set(range(N_STATES)) - set(targets.tolist()))
         if missing:
@@ -106,6 +113,13 @@ class Segmenter(BaseEstimator):
         self.class_prior_ = np.bincount(targets, minlength=N_STATES) / len(targets)
         self.n_recordings_ = len(X)
         return self
+
+    def _learn(self, rows, targets, wave, sr, ann):
+        env = frame_envelopes(wave, sr)
+        labels = state_labels(len(env), np.asarray(ann["s1"]), np.asarray(ann["s2"]))
+        keep = labels >= 0
+        rows.append(_design(env, self.context)[keep])
+        targets.append(labels[keep])
 
     def log_emission(self, env):
         """Log-likelihood (up to a per-frame constant) of each frame under each state.
@@ -124,7 +138,8 @@ class Segmenter(BaseEstimator):
     def save(self, path):
         """Write the model as JSON (numbers only: safe to share and to load)."""
         write_model(path, {"C": self.C, "context": list(self.context),
-                           "speedups": list(self.speedups)},
+                           "speedups": list(self.speedups),
+                           "child_rates": list(self.child_rates)},
                     self.coef_, self.intercept_, self.class_prior_, self.n_recordings_)
 
     @classmethod
@@ -133,11 +148,24 @@ class Segmenter(BaseEstimator):
         doc = read_model(path)
         params = doc["params"]
         seg = cls(C=params["C"], context=tuple(params["context"]),
-                  speedups=tuple(params["speedups"]))
+                  speedups=tuple(params["speedups"]),
+                  child_rates=tuple(params.get("child_rates", ())))
         seg.coef_, seg.intercept_ = doc["coef"], doc["intercept"]
         seg.class_prior_ = doc["class_prior"]
         seg.n_recordings_ = int(doc["n_recordings"])
         return seg
+
+
+def _faster(wave, sr, ann, rate):
+    """The child-like version at ``rate`` (:func:`faster_heart`), or None where the recording's
+    own rate is higher or it has no complete annotated cycle."""
+    from ._variants import faster_heart
+
+    try:
+        fast, truth = faster_heart(wave, sr, ann, heart_rate=rate, child=True)
+    except ValueError:
+        return None
+    return fast, sr, truth
 
 
 def _waveform(item):
