@@ -393,15 +393,13 @@ def test_confidence_is_high_on_a_clear_heart_and_zero_without_one():
     y, _ = synthetic_pcg(heart_rate=72, seconds=10, sr=4000, seed=0)
     beats = detect(y, 4000)
     assert 0.8 < beats.confidence <= 1.0
-    assert len(beats.beat_confidence) == len(beats.s1)
-    assert np.all((beats.beat_confidence >= 0) & (beats.beat_confidence <= 1))
     assert beats.as_dict()["confidence"] == round(beats.confidence, 3)
     noise = np.random.default_rng(0).standard_normal(40000)
-    nothing = detect(noise, 4000)
-    assert nothing.confidence == 0.0 and len(nothing.beat_confidence) == 0
-    # a weaker heart in more noise: less sure
-    weak, _ = synthetic_pcg(heart_rate=72, seconds=10, sr=4000, noise=0.5, seed=0)
-    assert detect(weak, 4000).confidence < beats.confidence
+    assert detect(noise, 4000).confidence == 0.0
+    # systole as long as diastole and a steady rhythm: neither the durations nor the timing
+    # can tell S1 from S2, so the assignment is a toss-up
+    even, _ = synthetic_pcg(heart_rate=120, seconds=10, sr=4000, systole=0.25, seed=0)
+    assert detect(even, 4000).confidence <= 0.6
 
 
 def test_a_segmenter_learns_childrens_rates_from_faster_versions():

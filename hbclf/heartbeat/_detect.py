@@ -22,7 +22,6 @@ SWAP_EVIDENCE = 3.0
 MIN_MODULATION = 0.05  # an envelope this flat has no sounds in it (a tone, a hum)
 STRONG_MODULATION = 0.4  # no stationary noise modulates its envelope this much
 # nats per beat: a log-likelihood margin of twice this maps to a confidence of tanh(1) = 0.76
-# (each frame's emission reads its neighbours' envelopes too, so summed frames overstate evidence)
 CONFIDENCE_SCALE = 5.0
 
 
@@ -45,16 +44,15 @@ class Heartbeats:
     quality : float
         0-1, the envelope's autocorrelation at one cycle (how periodic the sounds are).
     confidence : float
-        0-1, how sure the rate and the S1/S2 assignment are: the smaller of the
-        two, each the decoded log-likelihood margin per beat over its rival
-        (the best reading at another cycle length, such as half or double the
-        rate; the same beats with S1 and S2 swapped), mapped by
-        ``tanh(margin / 10)``. A tie is 0, and so is a reading whose S1 and
-        S2 were swapped by their timing against what the sounds say. A
+        0-1, how sure the rate and the S1/S2 assignment are: the smaller of
+        the two. The rate's is the decoded log-likelihood margin per beat over
+        the best reading at another cycle length (such as half or double),
+        mapped by ``tanh(margin / 10)`` (1 when no other length was a
+        candidate). The assignment's is the larger of the same mapping of the
+        margin over the cycle decoded with systole and diastole swapped, and
+        of how clearly the S1-to-S2 interval follows the beat-to-beat changes
+        less than diastole does (0.5 when a steady rhythm cannot tell). A
         ranking, not a calibrated probability; 0 when nothing was detected.
-    beat_confidence : ndarray
-        0-1 per S1, how sure that beat's S1/S2 assignment is (the same
-        mapping of its own swap margin).
     reason : str or None
         Why nothing was detected; None when beats were found.
     envelope : ndarray
@@ -72,7 +70,6 @@ class Heartbeats:
     diastole: np.ndarray = field(default_factory=lambda: np.empty(0))
     quality: float = 0.0
     confidence: float = 0.0
-    beat_confidence: np.ndarray = field(default_factory=lambda: np.empty(0))
     reason: str | None = None
     envelope: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
     envelope_rate: int = ENV_RATE
@@ -149,7 +146,7 @@ def _candidates(ac):
 
 
 def _sound_times(env, labels, state):
-    """Time of the envelope maximum in every segment of ``state``, and each segment's first frame.
+    """Time of the envelope maximum in every segment of ``state``.
 
     Frame ``k`` is centred at ``(k + 0.5) / ENV_RATE`` s; the maximum is refined
     between frames by a parabola through it and its neighbours, so times do
@@ -158,7 +155,7 @@ def _sound_times(env, labels, state):
     holds no peak (the sound lies outside), so it gives no time.
     """
     edges = np.flatnonzero(np.diff(np.r_[-1, labels, -1]) != 0)
-    times, starts = [], []
+    times = []
     for a, b in zip(edges[:-1], edges[1:]):
         if labels[a] != state:
             continue
@@ -167,24 +164,10 @@ def _sound_times(env, labels, state):
             continue
         shift = _vertex(env, peak) if 0 < peak < len(env) - 1 else 0.0
         times.append((peak + 0.5 + shift) / ENV_RATE)
-        starts.append(a)
-    return np.array(times), np.array(starts, dtype=int)
+    return np.array(times)
 
 
 _SWAP = np.array([2, 3, 0, 1])  # S1 <-> S2, systole <-> diastole
-
-
-def _beat_margins(log_emission, labels, starts):
-    """Per beat (from each S1 segment's first frame to the next's), how much better its frames'
-    emissions fit the decoded states than the S1/S2-swapped ones (log-likelihood, nats)."""
-    frames = np.arange(len(labels))
-    known = labels >= 0
-    contrast = np.zeros(len(labels))
-    contrast[known] = (log_emission[frames[known], labels[known]]
-                       - log_emission[frames[known], _SWAP[labels[known]]])
-    cum = np.r_[0.0, np.cumsum(contrast)]
-    ends = np.r_[starts[1:], len(labels)]
-    return cum[ends] - cum[starts]
 
 
 def _systole_rr_slope(s1, s2):
@@ -213,6 +196,14 @@ def _systole_rr_slope(s1, s2):
 def _sure(margin):
     """A log-likelihood margin per beat (nats) mapped to 0-1: 0 a tie (or worse), 1 certain."""
     return float(np.clip(np.tanh(margin / (2.0 * CONFIDENCE_SCALE)), 0.0, 1.0))
+
+
+def _timing_confidence(slope, se):
+    """0-1 from how clearly the S1-to-S2 interval follows the beats less than diastole does
+    (0.5 where it cannot be told: a steady rhythm, or under four cycles)."""
+    if not np.isfinite(slope) or not np.isfinite(se) or se == 0:
+        return 0.5
+    return float(0.5 * (1.0 + np.tanh((0.5 - slope) / se / 2.0)))
 
 
 def _modulation(homomorphic):
@@ -246,8 +237,8 @@ class _Block:
     reason: str | None
     envelope: np.ndarray
     states: np.ndarray
-    rate_margin: float = np.inf  # log-likelihood per beat over the best other cycle length
-    beat_margins: np.ndarray = field(default_factory=lambda: np.empty(0))  # per S1
+    rate_confidence: float = 0.0
+    assignment_confidence: float = 0.0
 
 
 def _segment_block(y, sr, segmenter):
@@ -280,17 +271,23 @@ def _segment_block(y, sr, segmenter):
     if not readings:
         return nothing(f"too short for two beats ({seconds:.2f} s)", quality)
     best_ll, cycle, periodicity, labels = max(readings, key=lambda r: r[0])
-    s1, starts = _sound_times(homomorphic, labels, 0)
-    slope, se, _ = _systole_rr_slope(s1, _sound_times(homomorphic, labels, 2)[0])
+    s1 = _sound_times(homomorphic, labels, 0)
+    beats = max(len(s1), 1)
+    rivals = [ll for ll, c, _, _ in readings if abs(c - cycle) > 0.1 * cycle]
+    rate_confidence = _sure((best_ll - max(rivals)) / beats) if rivals else 1.0
+    # the same cycle with the durations of S1 and S2 swapped (systole the longer interval)
+    systole = expected_systole(60.0 / cycle)
+    swapped_ll = (decode(log_emission, cycle, cycle - systole)[1]
+                  if 0.12 <= cycle - systole <= 0.6 else -np.inf)
+    slope, se, _ = _systole_rr_slope(s1, _sound_times(homomorphic, labels, 2))
+    by_durations = _sure((best_ll - swapped_ll) / beats)
     if (slope - 0.5) / se > SWAP_EVIDENCE:  # "systole" follows the beats: it is the diastole
         labels = np.where(labels >= 0, _SWAP[np.maximum(labels, 0)], -1)
-        s1, starts = _sound_times(homomorphic, labels, 0)
-    rivals = [ll for ll, c, _, _ in readings if abs(c - cycle) > 0.1 * cycle]
-    beats = max(len(s1), 1)
-    return _Block(s1, _sound_times(homomorphic, labels, 2)[0], cycle, periodicity, None,
-                  homomorphic, labels,
-                  (best_ll - max(rivals)) / beats if rivals else np.inf,
-                  _beat_margins(log_emission, labels, starts))
+        s1, by_durations = _sound_times(homomorphic, labels, 0), 0.0
+        slope, se, _ = _systole_rr_slope(s1, _sound_times(homomorphic, labels, 2))
+    return _Block(s1, _sound_times(homomorphic, labels, 2), cycle, periodicity, None,
+                  homomorphic, labels, rate_confidence,
+                  max(by_durations, _timing_confidence(slope, se)))
 
 
 def _blocks(n_samples, sr):
@@ -430,7 +427,7 @@ def _detect(y, sr, segmenter):
     if _count_at_least(y, 0.999 * full) > 0.05 * y.size:
         return _none("clipped recording (over 5% of samples at full scale)")
     s1, s2, env, states, cycles, qualities, reasons = [], [], [], [], [], [], []
-    margins, rate_margins = [], []
+    confidences = []
     for start, end, keep_from, keep_to in _blocks(y.size, sr):
         block = _segment_block(y[start:end], sr, segmenter)
         t0, lo, hi = start / sr, keep_from / sr, keep_to / sr
@@ -442,17 +439,15 @@ def _detect(y, sr, segmenter):
             reasons.append(block.reason)
             continue
         cycles.append(block.cycle)
-        rate_margins.append(block.rate_margin)
+        confidences += [block.rate_confidence, block.assignment_confidence]
         for out, times in ((s1, block.s1), (s2, block.s2)):
             times = times + t0
             out.append(times[(times >= lo) & (times < hi)])
-        inside = (block.s1 + t0 >= lo) & (block.s1 + t0 < hi)
-        margins.append(block.beat_margins[inside])
     env, states = np.concatenate(env), np.concatenate(states)
     quality = float(np.median(qualities))
     if not cycles:
         return _none(reasons[0], quality, env)
-    s1, s2, margins = np.concatenate(s1), np.concatenate(s2), np.concatenate(margins)
+    s1, s2 = np.concatenate(s1), np.concatenate(s2)
     if len(s1) < 2:
         return _none("fewer than two S1 sounds found", quality, env)
     systole = np.array([s2[s2 > a][0] - a for a in s1 if np.any(s2 > a)])
@@ -464,9 +459,7 @@ def _detect(y, sr, segmenter):
     decoded = float(rr[np.abs(rr - np.median(rr)) <= 0.25 * np.median(rr)].mean())
     cycle = float(np.median(cycles))
     cycle = cycle if abs(decoded - cycle) <= 0.1 * cycle else decoded
-    confidence = min(_sure(min(rate_margins)), _sure(float(np.mean(margins))))
     return Heartbeats(s1=s1, s2=s2, heart_rate=60.0 / cycle,
                       intervals=np.diff(s1), systole=systole, diastole=diastole,
-                      quality=quality, confidence=confidence,
-                      beat_confidence=np.array([_sure(m) for m in margins]),
+                      quality=quality, confidence=min(confidences),
                       envelope=env, states=states)
