@@ -176,7 +176,8 @@ def cmd_segment(args):
             plots.append((y, sr, beats, Path(f).name))
     if rows:
         cols = (["file", "beat", "s1", "s2"] if args.beats else
-                ["file", "duration", "beats", "heart_rate", "quality", "detected", "reason"])
+                ["file", "duration", "beats", "heart_rate", "quality", "confidence", "detected",
+                 "reason"])
         _emit(rows, args.format, cols)
     for y, sr, beats, name in plots:  # after the table: a failed plot never drops it
         from .display import plot_heartbeats

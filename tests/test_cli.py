@@ -144,7 +144,9 @@ def test_segment_prints_beats_and_plots(tmp_path):
     row = json.loads(r.stdout)[0]  # one summary row per recording by default
     assert row["detected"] and row["heart_rate"] == pytest.approx(66, abs=2)
     assert row["beats"] == len(truth["s1"]) and row["duration"] == 8.0
+    assert 0.8 < row["confidence"] <= 1.0  # a clear, steady synthetic heart
     assert "s1" not in row
+    assert "confidence" in hbclf("segment", wav).stdout.splitlines()[0].split()
     assert (tmp_path / "beat.png").read_bytes()[:4] == b"\x89PNG"
     beats = json.loads(hbclf("segment", wav, "--beats", "--format", "json").stdout)
     assert [b["beat"] for b in beats] == list(range(1, len(truth["s1"]) + 1))

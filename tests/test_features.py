@@ -268,3 +268,20 @@ def test_cycle_band_power_is_the_same_in_chunks():
     whole = _band_power(y, 4000, 6400, chunk=10**9)
     np.testing.assert_array_equal(_band_power(y, 4000, 6400, chunk=3000), whole)
     assert whole.shape == (6400, 6) and not np.isnan(whole).any()  # 4 kHz: every band
+
+
+@pytest.mark.parametrize("table", ["RhythmFeatures", "CycleFeatures"])
+def test_segmentation_confidence_is_an_optional_last_column(table):
+    import hbclf.features
+    from hbclf.heartbeat import detect, synthetic_pcg
+
+    cls = getattr(hbclf.features, table)
+    ys = [synthetic_pcg(heart_rate=hr, seconds=8, sr=4000, seed=hr)[0] for hr in (60, 120)]
+    ys.append(np.random.default_rng(0).standard_normal(32000))  # nothing to detect
+    plain, more = cls().fit(ys), cls(confidence=True).fit(ys)
+    names = more.get_feature_names_out()
+    assert list(names) == [*plain.get_feature_names_out(), "confidence"]
+    with_conf = more.transform(ys)
+    np.testing.assert_array_equal(with_conf[:, :-1], plain.transform(ys))
+    assert with_conf[:, -1].tolist() == [detect(y, 4000).confidence for y in ys]
+    assert with_conf[-1, -1] == 0.0 and with_conf.shape[1] == more.n_features_out_

@@ -8,7 +8,7 @@ import numpy as np
 
 from .._validation import read_one
 from ..heartbeat import ENV_RATE, detect
-from ._table import RecordingTable
+from ._table import SegmentedTable
 
 __all__ = ["CYCLE_BANDS", "CYCLE_FEATURES", "CycleFeatures"]
 
@@ -71,7 +71,7 @@ def _cycles(states):
     return out
 
 
-class CycleFeatures(RecordingTable):
+class CycleFeatures(SegmentedTable):
     """Energy of S1, systole, S2 and diastole relative to each other, per heart cycle, summarised.
 
     Each recording is segmented by :func:`hbclf.heartbeat.detect`; in every
@@ -92,6 +92,9 @@ class CycleFeatures(RecordingTable):
         Rate at which paths are read; waveforms must already be at it.
     n_jobs : int, optional
         Threads.
+    confidence : bool, default=False
+        Add the segmentation's ``confidence`` (:class:`~hbclf.heartbeat.Heartbeats`)
+        as a last column (0 where nothing was detected).
 
     Examples
     --------
@@ -114,7 +117,7 @@ class CycleFeatures(RecordingTable):
         cycles = _cycles(beats.states) if beats.detected else []
         row[-2] = len(cycles)
         if len(cycles) < 2:
-            return row
+            return self._with_confidence(row, beats)
         power = _band_power(wave, self.sr, len(beats.states))
         per_cycle = []
         for parts in cycles:
@@ -127,4 +130,4 @@ class CycleFeatures(RecordingTable):
             warnings.simplefilter("ignore", RuntimeWarning)
             q25, q50, q75 = np.nanpercentile(per_cycle, [25, 50, 75], axis=0)
         row[:-2] = np.column_stack([q50, q75 - q25]).ravel()
-        return row
+        return self._with_confidence(row, beats)

@@ -6,7 +6,7 @@ import numpy as np
 
 from .._validation import read_one
 from ..heartbeat import ENV_RATE, detect
-from ._table import RecordingTable
+from ._table import SegmentedTable
 
 __all__ = ["RHYTHM_FEATURES", "RhythmFeatures"]
 
@@ -16,7 +16,7 @@ RHYTHM_FEATURES = ("heart_rate", "rr_mean", "rr_std", "rr_cv", "rmssd", "prematu
                    "s1_s2_ratio", "quality", "detected")
 
 
-class RhythmFeatures(RecordingTable):
+class RhythmFeatures(SegmentedTable):
     """Heart rate and rhythm features of each recording, from :func:`detect`.
 
     Columns: heart rate (bpm), mean, standard deviation and coefficient of
@@ -33,6 +33,9 @@ class RhythmFeatures(RecordingTable):
         Rate at which paths are read; waveforms must already be at it.
     n_jobs : int, optional
         Threads.
+    confidence : bool, default=False
+        Add the segmentation's ``confidence`` (:class:`~hbclf.heartbeat.Heartbeats`)
+        as a last column (0 where nothing was detected).
 
     Examples
     --------
@@ -52,7 +55,7 @@ class RhythmFeatures(RecordingTable):
         row = np.full(len(RHYTHM_FEATURES), np.nan)
         row[-2], row[-1] = b.quality, float(b.detected)
         if not b.detected:
-            return row
+            return self._with_confidence(row, b)
         rr = b.intervals
         med = np.median(rr) if len(rr) else np.nan
         env = b.envelope
@@ -72,4 +75,4 @@ class RhythmFeatures(RecordingTable):
             b.systole.mean() / b.diastole.mean() if len(b.systole) and len(b.diastole) else np.nan,
             (s1a - env.min()) / (s2a - env.min() + 1e-6) if np.isfinite(s2a) else np.nan,
         ]
-        return row
+        return self._with_confidence(row, b)

@@ -31,8 +31,12 @@ class RecordingTable(RecordingTransformerMixin, TransformerMixin, BaseEstimator)
         if X is not None:
             check_recordings(X)
         check_sr(self.sr)
-        self.n_features_out_ = len(self.columns)
+        self.n_features_out_ = len(self._columns())
         return self
+
+    def _columns(self):
+        """This instance's feature names (a subclass may add optional ones)."""
+        return tuple(self.columns)
 
     def _one(self, i, item):  # pragma: no cover - every subclass defines it
         raise NotImplementedError
@@ -44,7 +48,7 @@ class RecordingTable(RecordingTransformerMixin, TransformerMixin, BaseEstimator)
 
     def get_feature_names_out(self, input_features=None):
         """The feature names."""
-        return np.array(self.columns, dtype=object)
+        return np.array(self._columns(), dtype=object)
 
 
 def near_constant_columns(X, *, atol=1e-4, rtol=1e-6):
@@ -86,3 +90,18 @@ def near_constant_columns(X, *, atol=1e-4, rtol=1e-6):
     spread = hi - lo
     seen = finite.any(axis=0)
     return np.flatnonzero(seen & (spread > 0) & (spread <= atol + rtol * big))
+
+
+class SegmentedTable(RecordingTable):
+    """Base of the tables read from :func:`hbclf.heartbeat.detect`: ``confidence`` adds the
+    segmentation's confidence as a last column."""
+
+    def __init__(self, *, sr=4000, n_jobs=None, confidence=False):
+        super().__init__(sr=sr, n_jobs=n_jobs)
+        self.confidence = confidence
+
+    def _columns(self):
+        return tuple(self.columns) + (("confidence",) if self.confidence else ())
+
+    def _with_confidence(self, row, beats):
+        return np.r_[row, beats.confidence] if self.confidence else row
