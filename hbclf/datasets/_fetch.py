@@ -86,22 +86,18 @@ def _unpack(archive, target):
 
 
 def _verify(target, databases):
-    """Each database's recordings and abnormal recordings against the published counts."""
-    import pandas as pd
+    """Each database as the loader reads it, its recordings and abnormal ones counted against
+    the published numbers."""
+    from ._physionet import _read_database
 
     for db in databases:
-        ref = target / db / "REFERENCE.csv"
-        if not ref.is_file():
-            raise LayoutError(f"{target / db}: REFERENCE.csv is missing from the archive")
-        table = pd.read_csv(ref, header=None, usecols=[0, 1], names=["record", "code"])
-        n, abnormal = len(table), int((table["code"] == 1).sum())
-        wav = {p.stem for p in (target / db).iterdir() if p.suffix.lower() in (".wav", ".flac")}
-        missing = set(table["record"].astype(str)) - wav
-        if (n, abnormal) != OFFICIAL_COUNTS[db] or missing:
+        table = _read_database(target / db)
+        n, abnormal = len(table), int((table["label"] == "abnormal").sum())
+        if (n, abnormal) != OFFICIAL_COUNTS[db]:
             raise LayoutError(
-                f"{target / db}: {n} recordings ({abnormal} abnormal), {len(missing)} of them "
-                f"missing on disk; the published set has {OFFICIAL_COUNTS[db][0]} "
-                f"({OFFICIAL_COUNTS[db][1]} abnormal): a damaged or different archive")
+                f"{target / db}: {n} recordings ({abnormal} abnormal); the published set has "
+                f"{OFFICIAL_COUNTS[db][0]} ({OFFICIAL_COUNTS[db][1]} abnormal): a damaged or "
+                "different archive")
 
 
 def _unpacked_by_hand(target):

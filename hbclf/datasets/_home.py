@@ -13,7 +13,8 @@ DATA_HOME_ENV = "HBCLF_DATA"
 PHYSIONET_ENV = "HBCLF_PHYSIONET"
 #: Folder of the PhysioNet 2016 training set inside the data home.
 PHYSIONET_DIR = "physionet2016"
-_PHYSIONET_DATABASES = tuple(f"training-{c}" for c in "abcdef")
+#: The six databases of the PhysioNet/CinC 2016 training set.
+DATABASES = ("training-a", "training-b", "training-c", "training-d", "training-e", "training-f")
 
 
 def _home(data_home=None):
@@ -58,20 +59,18 @@ def _beside_clone():
 
 
 def _holds_physionet(folder):
-    return folder.is_dir() and any((folder / db).is_dir() for db in _PHYSIONET_DATABASES)
+    return folder.is_dir() and any((folder / db).is_dir() for db in DATABASES)
 
 
-def physionet2016_candidates(physionet_home=None):
-    """Every place :func:`find_physionet2016` looks, in order, as ``(where, folder)`` pairs."""
+def _default_folders():
+    """Where :func:`find_physionet2016` looks when given no folder, in order."""
     out = []
-    if physionet_home is not None:
-        out.append(("argument", Path(physionet_home).expanduser()))
     if os.environ.get(PHYSIONET_ENV):
-        out.append((f"${PHYSIONET_ENV}", Path(os.environ[PHYSIONET_ENV]).expanduser()))
-    out.append(("data home", _home() / PHYSIONET_DIR))
+        out.append(Path(os.environ[PHYSIONET_ENV]).expanduser())
+    out.append(_home() / PHYSIONET_DIR)
     shared = _beside_clone()
     if shared is not None:
-        out.append(("beside the clone", shared / PHYSIONET_DIR))
+        out.append(shared / PHYSIONET_DIR)
     return out
 
 
@@ -104,12 +103,13 @@ def find_physionet2016(physionet_home=None):
             raise LayoutError(f"{home}: folder not found")
         raise LayoutError(f"{home}: no PhysioNet 2016 database folder (training-a ... "
                           "training-f)")
-    for _, folder in physionet2016_candidates():
+    folders = _default_folders()
+    for folder in folders:
         for root in (folder, folder / PHYSIONET_DIR):
             if _holds_physionet(root):
                 return root
+    looked = ", ".join(str(f) for f in folders)
     raise LayoutError(
-        f"no PhysioNet 2016 copy found (looked in ${PHYSIONET_ENV}, {_home() / PHYSIONET_DIR}"
-        f"{' and ../shared/data beside the clone' if _beside_clone() else ''}): run "
+        f"no PhysioNet 2016 copy found (looked in {looked}): run "
         "hbclf.datasets.fetch_physionet2016() or `python -m hbclf.datasets fetch-physionet` "
         "to download it into the data home, or pass its folder")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +9,7 @@ import pandas as pd
 from sklearn.utils import Bunch
 
 from . import _layout
+from ._home import _home
 
 #: Rate of the embedded copy in ``data/``.
 EMBEDDED_SR = 4000
@@ -33,9 +33,9 @@ def embedded_data_home():
     the repository's ``data/`` (a clone or an editable install); else the copy
     an installed wheel carries (``hbclf/datasets/_embedded``).
     """
-    env = os.environ.get("HBCLF_DATA")
-    if env and (Path(env).expanduser() / "pascal" / "manifest.csv").is_file():
-        return Path(env).expanduser()
+    home = _home()
+    if (home / "pascal" / "manifest.csv").is_file():
+        return home
     clone = Path(__file__).resolve().parents[2] / "data"
     if (clone / "pascal" / "manifest.csv").is_file():
         return clone

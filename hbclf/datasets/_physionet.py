@@ -9,11 +9,10 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
 
-from ._home import find_physionet2016
+from ._home import DATABASES, find_physionet2016
 from ._layout import LayoutError
 
 #: The six databases of the training set, in the official folder names.
-DATABASES = ("training-a", "training-b", "training-c", "training-d", "training-e", "training-f")
 #: The rate at which the recordings were published.
 PHYSIONET_SR = 2000
 

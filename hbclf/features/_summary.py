@@ -145,9 +145,13 @@ class TimeSummary(LearnsNothingMixin, TransformerMixin, BaseEstimator):
         input fixes by construction (left out)."""
         self._validate()
         _, fixed = _fitted_rows(self, X)
-        self.kept_ = np.array([k for k, (s, n) in enumerate(
-            (s, n) for s in self.stats for n in self.input_names_) if s not in fixed.get(n, ())],
-            dtype=np.intp)
+        kept, k = [], 0
+        for stat in self.stats:  # columns are statistic-major, as transform stacks them
+            for name in self.input_names_:
+                if stat not in fixed.get(name, ()):
+                    kept.append(k)
+                k += 1
+        self.kept_ = np.array(kept, dtype=np.intp)
         if not len(self.kept_):
             raise ValueError(f"every statistic in {tuple(self.stats)} is fixed by the input's "
                              "normalisation; choose others (e.g. 'p10', 'p90', 'delta_std')")
