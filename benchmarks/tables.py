@@ -34,7 +34,9 @@ def pooled_scores(task, records, data, order):
 
     Returns ``(overall, per_origin)``: ``{model: scores}`` and a DataFrame with
     one row per (model, origin) plus a ``mean`` row per model (the mean over
-    origins).
+    origins) and, where both kinds are present, ``mean valve disease`` and
+    ``mean other`` (the mean over origins whose abnormal recordings are mostly
+    valve disease, :func:`hbclf.tasks.abnormal_kind`, and over the rest).
     """
     n, rows, overall = len(data.y), [], {}
     several = len(set(data.origin)) > 1
@@ -43,10 +45,16 @@ def pooled_scores(task, records, data, order):
         overall[m] = tasks.score(task, data.y, pred.astype(str), scores, classes)
         if not several:
             continue
-        per = [{"model": m, "origin": o, **s} for o, s in tasks.score_by_origin(
-            task, data.y, pred, scores, classes, data.origin).items()]
-        mean = pd.DataFrame(per).drop(columns=["model", "origin", "n"]).mean(numeric_only=True)
-        rows += per + [{"model": m, "origin": "mean", "n": int(n), **mean.to_dict()}]
+        per = pd.DataFrame([{"model": m, "origin": o, **s} for o, s in tasks.score_by_origin(
+            task, data.y, pred, scores, classes, data.origin).items()])
+        valve = per["origin"].map(tasks.abnormal_kind) == "valve disease"
+        means = [("mean", per)]
+        if valve.any() and not valve.all():
+            means += [("mean valve disease", per[valve]), ("mean other", per[~valve])]
+        rows += per.to_dict("records")
+        for name, part in means:
+            rows.append({"model": m, "origin": name, "n": int(part["n"].sum()), **part.drop(
+                columns=["model", "origin", "n"]).mean(numeric_only=True).to_dict()})
     return overall, pd.DataFrame(rows)
 
 
@@ -71,7 +79,8 @@ def summarise(task, protocol, records, data, out):
     origin_cols = []
     if len(per_origin):
         wide = per_origin.pivot(index="model", columns="origin", values=key).reindex(order)
-        origin_cols = [o for o in wide.columns if o != "mean"] + ["mean"]
+        means = [c for c in ("mean", "mean valve disease", "mean other") if c in wide.columns]
+        origin_cols = [o for o in wide.columns if o not in means] + means
         for o in origin_cols:
             flat[f"{key}[{o}]"] = wide[o]
     atomic_write(tdir / "summary.csv", flat.to_csv(float_format="%.4f"))

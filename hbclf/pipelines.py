@@ -4,7 +4,7 @@
 >>> pipelines.names()  # doctest: +NORMALIZE_WHITESPACE
 ['origin', 'dummy', 'logreg', 'svm', 'rf', 'knn', 'gb', 'svm_cmn', 'svm_cmvn',
  'logreg_rhythm', 'svm_rhythm', 'logreg_cycles', 'et_cycles', 'logreg_cycles_db',
- 'et_cycles_db', 'cnn', 'rnn']
+ 'et_cycles_db', 'sample_entry', 'cnn', 'rnn']
 >>> pipe = pipelines.make("svm")
 >>> [name for name, _ in pipe.steps]
 ['mfcc', 'summary', 'scale', 'clf']
@@ -25,7 +25,11 @@ rhythm. The ``*_cycles_db`` models are the same, trained with every
 (database, class) cell weighing the same
 (:class:`~hbclf.domains.DomainBalancedClassifier`; the harness hands each
 recording's origin to ``fit``): the database's share of abnormal recordings
-can no longer be learned in place of the heart. Baselines read 40 MFCCs
+can no longer be learned in place of the heart. ``sample_entry`` reproduces
+the PhysioNet/CinC Challenge 2016 sample entry (Liu et al. 2016): its 20
+interval and amplitude features of the segmented cycles
+(:class:`~hbclf.features.IntervalFeatures`) and a logistic regression, on
+hbclf's segmenter instead of Springer's code. Baselines read 40 MFCCs
 summarised over time by their mean, standard
 deviation and the standard deviation of their frame-to-frame change
 (:class:`~hbclf.features.TimeSummary`), 120 features: the design the
@@ -47,7 +51,7 @@ from __future__ import annotations
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from .base import LearnsNothingMixin
-from .features import MFCC, CycleFeatures, Origin, RhythmFeatures, TimeSummary
+from .features import MFCC, CycleFeatures, IntervalFeatures, Origin, RhythmFeatures, TimeSummary
 
 _ORIGIN = ("origin",)
 _BASELINES = ("dummy", "logreg", "svm", "rf", "knn", "gb")
@@ -55,13 +59,14 @@ _NORMALISED = {"svm_cmn": "mean", "svm_cmvn": "meanvar"}
 _RHYTHM = ("logreg_rhythm", "svm_rhythm")
 _CYCLES = ("logreg_cycles", "et_cycles")
 _DOMAIN = ("logreg_cycles_db", "et_cycles_db")  # the *_cycles models, database-balanced
+_PUBLISHED = ("sample_entry",)  # published methods, reimplemented
 _NETWORKS = ("cnn", "rnn")
 
 
 def names():
     """Names accepted by :func:`make`, baselines first."""
     return list(_ORIGIN + _BASELINES + tuple(_NORMALISED) + _RHYTHM + _CYCLES + _DOMAIN
-                + _NETWORKS)
+                + _PUBLISHED + _NETWORKS)
 
 
 def networks():
@@ -168,6 +173,16 @@ def make(name, *, random_state=0, quick=False, n_threads=None):
             ("scale", StandardScaler()),
             ("clf", clf),
         ])
+    if name == "sample_entry":
+        from sklearn.impute import SimpleImputer
+        from sklearn.linear_model import LogisticRegression
+
+        return Pipeline([
+            ("intervals", IntervalFeatures()),
+            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+            ("scale", StandardScaler()),
+            ("clf", LogisticRegression(class_weight="balanced", max_iter=2000)),
+        ])
     if name in _NETWORKS:
         from . import neural  # imports TensorFlow: only when a network is asked for
 
@@ -204,6 +219,7 @@ def param_grid(name):
         "et_cycles": {"clf__min_samples_leaf": [1, 3]},
         "logreg_cycles_db": {"clf__estimator__C": [0.01, 0.1, 1.0]},
         "et_cycles_db": {"clf__estimator__min_samples_leaf": [1, 3]},
+        "sample_entry": {"clf__C": [0.1, 1.0, 10.0]},
         "rf": {"clf__min_samples_leaf": [1, 3]},
         "knn": {"clf__n_neighbors": [5, 9]},
         "gb": {"clf__learning_rate": [0.05, 0.1]},

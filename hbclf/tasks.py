@@ -33,9 +33,34 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["Task", "get", "names", "make_folds", "score", "score_by_origin", "evaluate_fold",
-           "fit_params", "LODO"]
+           "fit_params", "LODO", "ABNORMAL_KIND", "abnormal_kind"]
 
 LODO = "lodo"
+
+#: What most abnormal recordings of each origin are (Liu et al. 2016 for PhysioNet 2016; the
+#: PASCAL sets' abnormal classes are murmurs, extra sounds and extrasystoles). Valve disease
+#: makes murmurs; coronary artery disease mostly does not.
+ABNORMAL_KIND = {
+    "set A": "valve disease",
+    "set B": "valve disease",
+    "training-a": "valve disease",
+    "training-b": "coronary artery disease",
+    "training-c": "valve disease",
+    "training-d": "valve disease",
+    "training-e": "coronary artery disease",
+    "training-f": "not stated",
+}
+
+
+def abnormal_kind(origin):
+    """What most abnormal recordings of an origin (PASCAL set, PhysioNet database) are.
+
+    >>> abnormal_kind("training-e")
+    'coronary artery disease'
+    >>> abnormal_kind("somewhere else")
+    'not stated'
+    """
+    return ABNORMAL_KIND.get(str(origin), "not stated")
 
 
 @dataclass(frozen=True)

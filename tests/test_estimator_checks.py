@@ -101,10 +101,10 @@ def expected_failed_checks(est):
     if is_classifier(est) and type(est).__module__ == "hbclf.neural":
         return NEURAL_XFAIL
     if isinstance(est, RecordingTransformerMixin):
-        from hbclf.features import CycleFeatures, RhythmFeatures
+        from hbclf.features import CycleFeatures, IntervalFeatures, RhythmFeatures
 
-        return RECORDING_TABLE_XFAIL if isinstance(est, (RhythmFeatures, CycleFeatures)) else \
-            RECORDING_SEQUENCE_XFAIL
+        tables = (RhythmFeatures, CycleFeatures, IntervalFeatures)
+        return RECORDING_TABLE_XFAIL if isinstance(est, tables) else RECORDING_SEQUENCE_XFAIL
     return {}
 
 

@@ -285,3 +285,28 @@ def test_segmentation_confidence_is_an_optional_last_column(table):
     np.testing.assert_array_equal(with_conf[:, :-1], plain.transform(ys))
     assert with_conf[:, -1].tolist() == [detect(y, 4000).confidence for y in ys]
     assert with_conf[-1, -1] == 0.0 and with_conf.shape[1] == more.n_features_out_
+
+
+def test_interval_features_measure_the_cycles_as_the_sample_entry_does():
+    from hbclf.features import INTERVAL_FEATURES, IntervalFeatures
+    from hbclf.heartbeat import synthetic_pcg
+
+    y, truth = synthetic_pcg(heart_rate=75, seconds=12, sr=4000, systole=0.3, seed=2)
+    f = IntervalFeatures().fit([y])
+    assert tuple(f.get_feature_names_out()) == INTERVAL_FEATURES and len(INTERVAL_FEATURES) == 20
+    row = dict(zip(INTERVAL_FEATURES, f.transform([y])[0]))
+    assert row["rr_mean"] == pytest.approx(0.8, abs=0.02) and row["rr_std"] < 0.03
+    # S1-to-S2 is 0.3 s: S1's own duration plus the systole state between the sounds
+    assert row["s1_mean"] + row["systole_mean"] == pytest.approx(0.3, abs=0.03)
+    total = row["systole_rr_mean"] + row["diastole_rr_mean"]
+    assert total == pytest.approx(1 - (row["s1_mean"] + row["s2_mean"]) / 0.8, abs=0.03)
+    # systole and diastole hold noise only: far quieter than S1 and S2
+    assert 0 < row["amp_systole_s1_mean"] < 0.5 and 0 < row["amp_diastole_s2_mean"] < 0.5
+    # a murmur in systole raises its amplitude relative to S1
+    t = np.arange(len(y)) / 4000
+    murmur = y + 0.25 * np.sin(2 * np.pi * 150 * t) * np.any(
+        [(t > a + 0.07) & (t < a + 0.25) for a in truth["s1"]], axis=0)
+    loud = dict(zip(INTERVAL_FEATURES, f.transform([murmur.astype(np.float32)])[0]))
+    assert loud["amp_systole_s1_mean"] > 2 * row["amp_systole_s1_mean"]
+    # nothing to segment: every feature is missing
+    assert np.isnan(f.transform([np.random.default_rng(0).standard_normal(40000)])).all()

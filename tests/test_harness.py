@@ -235,12 +235,20 @@ def test_physionet_task_reports_both_protocols_and_every_database(tmp_path):
     assert list(per_db.columns[:7]) == ["protocol", "model", "database", "macc", "sensitivity",
                                        "specificity", "roc_auc"]
     assert {"macc", "sensitivity", "specificity", "roc_auc"} <= set(per_db.columns)
-    assert set(per_db["database"]) == {"training-a", "training-b", "training-c", "mean"}
+    assert set(per_db["database"]) == {"training-a", "training-b", "training-c", "mean",
+                                       "mean valve disease", "mean other"}
+    # training-a and -c: valve disease; training-b: coronary artery disease
+    row = per_db[(per_db["protocol"] == "lodo") & (per_db["model"] == "logreg")]
+    macc = dict(zip(row["database"], row["macc"]))
+    assert macc["mean valve disease"] == pytest.approx(
+        (macc["training-a"] + macc["training-c"]) / 2, abs=1e-4)
+    assert macc["mean other"] == pytest.approx(macc["training-b"], abs=1e-4)
     # the origin baseline cannot know a database it has never seen: chance there
     origin = per_db[(per_db["protocol"] == "lodo") & (per_db["model"] == "origin")]
     assert (origin["roc_auc"].dropna() == 0.5).all()
     summary = (out / "physionet" / "lodo" / "summary.md").read_text()
     assert "MAcc training-a" in summary and "MAcc mean" in summary
+    assert "MAcc mean valve disease" in summary and "MAcc mean other" in summary
 
 
 def test_heart_task_holds_every_database_out_and_skips_the_networks(tmp_path):
@@ -279,13 +287,17 @@ def test_dask_cluster_gives_the_same_table(tmp_path):
 def test_registry():
     assert pipelines.names() == ["origin", "dummy", "logreg", "svm", "rf", "knn", "gb", "svm_cmn",
                                  "svm_cmvn", "logreg_rhythm", "svm_rhythm", "logreg_cycles",
-                                 "et_cycles", "logreg_cycles_db", "et_cycles_db", "cnn", "rnn"]
+                                 "et_cycles", "logreg_cycles_db", "et_cycles_db", "sample_entry",
+                                 "cnn", "rnn"]
     assert set(pipelines.networks()) == {"cnn", "rnn"} < set(pipelines.names())
     feats, model = pipelines.split_stateless(pipelines.make("et_cycles"))
     assert [n for n, _ in feats.steps] == ["features"]  # computed once per recording
     assert [n for n, _ in model.steps] == ["impute", "scale", "clf"]
     feats, model = pipelines.split_stateless(pipelines.make("svm_rhythm"))
     assert [n for n, _ in feats.steps] == ["features"]
+    assert [n for n, _ in model.steps] == ["impute", "scale", "clf"]
+    feats, model = pipelines.split_stateless(pipelines.make("sample_entry"))
+    assert [n for n, _ in feats.steps] == ["intervals"]
     assert [n for n, _ in model.steps] == ["impute", "scale", "clf"]
     feats, model = pipelines.split_stateless(pipelines.make("rf"))
     assert [n for n, _ in feats.steps] == ["mfcc", "summary"]

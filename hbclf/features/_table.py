@@ -100,6 +100,10 @@ class SegmentedTable(RecordingTable):
         super().__init__(sr=sr, n_jobs=n_jobs)
         self.confidence = confidence
 
+    def __setstate__(self, state):
+        # model files written before the option existed hold no ``confidence``: they had none
+        super().__setstate__({"confidence": False, **state})
+
     def _columns(self):
         return tuple(self.columns) + (("confidence",) if self.confidence else ())
 
