@@ -281,7 +281,7 @@ def _segment_block(y, sr, segmenter):
                   if 0.12 <= cycle - systole <= 0.6 else -np.inf)
     slope, se, _ = _systole_rr_slope(s1, _sound_times(homomorphic, labels, 2))
     by_durations = _sure((best_ll - swapped_ll) / beats)
-    if (slope - 0.5) / se > SWAP_EVIDENCE:  # "systole" follows the beats: it is the diastole
+    if slope - 0.5 > SWAP_EVIDENCE * se:  # "systole" follows the beats: it is the diastole
         labels = np.where(labels >= 0, _SWAP[np.maximum(labels, 0)], -1)
         s1, by_durations = _sound_times(homomorphic, labels, 0), 0.0
         slope, se, _ = _systole_rr_slope(s1, _sound_times(homomorphic, labels, 2))

@@ -65,7 +65,7 @@ def faster_heart(y, sr, truth, *, heart_rate, child=False, crossfade=0.005):
     Returns
     -------
     y : ndarray
-        The faster recording (same dtype family, float).
+        The faster recording (float64).
     truth : dict
         ``s1`` and ``s2`` times (s) in it.
 
