@@ -23,6 +23,7 @@ MIN_MODULATION = 0.05  # an envelope this flat has no sounds in it (a tone, a hu
 STRONG_MODULATION = 0.4  # no stationary noise modulates its envelope this much
 # nats per beat: a log-likelihood margin of twice this maps to a confidence of tanh(1) = 0.76
 CONFIDENCE_SCALE = 5.0
+SHORT = 3.0  # s: a shorter recording holds too few cycles for its periodicity to tell noise apart
 
 
 @dataclass
@@ -258,13 +259,22 @@ def _segment_block(y, sr, segmenter):
     candidates = _candidates(_autocorrelation(homomorphic))
     if not candidates:
         return nothing(f"too short for two beats ({seconds:.2f} s)")
+    if seconds < SHORT:
+        # noise autocorrelates as much as a heart over a few cycles: only an envelope more
+        # modulated than any stationary noise's is read, and each lag's autocorrelation is
+        # taken over the frames that overlap at it (at a 1 s lag a 1.5 s recording overlaps
+        # for a third of its length) and held to the level of a recording of SHORT seconds
+        if modulation < STRONG_MODULATION:
+            return nothing(f"too short to tell a heart rhythm from noise ({seconds:.2f} s)")
+        n = len(homomorphic)
+        candidates = [(c, min(1.0, q * n / max(n - c * ENV_RATE, 1.0))) for c, q in candidates]
     quality = max(q for _, q in candidates)
-    if quality < _noise_level(seconds, modulation):
+    if quality < _noise_level(max(seconds, SHORT), modulation):
         return nothing(f"no heart rhythm found (periodicity {quality:.2f})", quality)
     log_emission = segmenter.log_emission(env)
     readings = []  # (log-likelihood, cycle, periodicity, labels)
     for cycle, periodicity in candidates:
-        if seconds < 2 * cycle:
+        if seconds < min(2 * cycle, cycle + 0.25):  # two S1s, each whole
             continue
         labels, log_likelihood = decode(log_emission, cycle, expected_systole(60.0 / cycle))
         readings.append((log_likelihood, cycle, periodicity, labels))
