@@ -120,7 +120,28 @@ def headline(out, tables):
         lines.append(f"PhysioNet 2016 ({len(r)} recordings): a heart rhythm found in "
                      f"{r['detected'].mean():.1%}; the two halves of a recording agree on the rate "
                      f"within {both.median():.1f} bpm in the median.")
-    return "\n".join(lines + published(out, tables))
+    return "\n".join(lines + uncertain(out, tables) + published(out, tables))
+
+
+def uncertain(out, tables):
+    """A line: how much of each held-out database the shipped kind of model would answer
+    "uncertain" under leave-one-database-out on ``heart`` (its gate fitted on each fold's
+    training databases)."""
+    from hbclf.model_files import default_model_path, read_card
+
+    per = out / "heart" / "per_database.csv"
+    if ("heart", "lodo") not in tables or not per.is_file():
+        return []
+    model = read_card(default_model_path())["model"]
+    p = pd.read_csv(per)
+    p = p[(p["protocol"] == "lodo") & (p["model"] == model) & ~p["database"].str.startswith("mean")]
+    if p.empty or "uncertain" not in p or p["uncertain"].isna().all():
+        return []
+    worst = p.loc[p["uncertain"].idxmax()]
+    return [f"Novelty gate (\"uncertain\", `hbclf.novelty`), `heart`, leave-one-database-out, "
+            f"`{model}` (the shipped model's kind): {p['uncertain'].mean():.1%} of a held-out "
+            f"database's recordings in the mean, at most {worst['uncertain']:.1%} "
+            f"({worst['database']})."]
 
 
 def published(out, tables):

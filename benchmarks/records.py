@@ -122,3 +122,13 @@ def pooled_predictions(records, model, n):
         pred[r["index"]] = r["pred"]
         scores[r["index"]] = np.asarray(r["class_scores"])
     return pred, scores, classes
+
+
+def pooled_novel(records, model, n):
+    """Whether each recording's fold put it beyond the model's novelty gate (1.0 or 0.0), NaN
+    for a model without one (networks, the origin baseline)."""
+    novel = np.full(n, np.nan)
+    for r in records:
+        if r["model"] == model and r.get("novel") is not None:
+            novel[r["index"]] = r["novel"]
+    return novel

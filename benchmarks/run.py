@@ -243,7 +243,8 @@ def run_task(task, args, models, out, config, code, backend, timings):
     per_origin = pd.concat(origin_rows, ignore_index=True)
     if len(per_origin):
         name = "set" if t.dataset == "pascal" else "database"
-        keep = ["protocol", "model", "origin", *t.origin_metrics, "n"]
+        keep = ["protocol", "model", "origin", *t.origin_metrics,
+                *(["uncertain"] if "uncertain" in per_origin else []), "n"]
         atomic_write(out / task / f"per_{name}.csv", per_origin[keep].rename(
             columns={"origin": name}).to_csv(index=False, float_format="%.4f"))
     return tables

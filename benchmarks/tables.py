@@ -15,7 +15,7 @@ import pandas as pd
 from hbclf import pipelines, tasks
 
 from .figures import comparison_figures, reliability_figure
-from .records import atomic_write, pooled_predictions
+from .records import atomic_write, pooled_novel, pooled_predictions
 
 COMMON = ["balanced_accuracy", "macro_f1", "accuracy"]
 #: Scores computed once on the pooled out-of-fold predictions, not averaged over folds
@@ -33,8 +33,9 @@ def pooled_scores(task, records, data, order):
     """Scores of the pooled out-of-fold predictions: overall and per origin.
 
     Returns ``(overall, per_origin)``: ``{model: scores}`` and a DataFrame with
-    one row per (model, origin) plus a ``mean`` row per model (the mean over
-    origins) and, where both kinds are present, ``mean valve disease`` and
+    one row per (model, origin), with the share of the origin's recordings
+    beyond the fold's novelty gate (``uncertain``, for models that have one),
+    plus a ``mean`` row per model (the mean over origins) and, where both kinds are present, ``mean valve disease`` and
     ``mean other`` (the mean over origins whose abnormal recordings are mostly
     valve disease, :func:`hbclf.tasks.abnormal_kind`, and over the rest).
     """
@@ -47,6 +48,10 @@ def pooled_scores(task, records, data, order):
             continue
         per = pd.DataFrame([{"model": m, "origin": o, **s} for o, s in tasks.score_by_origin(
             task, data.y, pred, scores, classes, data.origin).items()])
+        novel = pooled_novel(records, m, n)
+        if not np.isnan(novel).all():  # the share beyond the novelty gate ("uncertain")
+            origin = np.asarray(data.origin)
+            per["uncertain"] = [novel[origin == o].mean() for o in per["origin"]]
         valve = per["origin"].map(tasks.abnormal_kind) == "valve disease"
         means = [("mean", per)]
         if valve.any() and not valve.all():
@@ -83,6 +88,9 @@ def summarise(task, protocol, records, data, out):
         origin_cols = [o for o in wide.columns if o not in means] + means
         for o in origin_cols:
             flat[f"{key}[{o}]"] = wide[o]
+        if "uncertain" in per_origin:  # the worst origin's share beyond the novelty gate
+            mine = per_origin[~per_origin["origin"].str.startswith("mean")]
+            flat["uncertain[max]"] = mine.groupby("model")["uncertain"].max().reindex(order)
     atomic_write(tdir / "summary.csv", flat.to_csv(float_format="%.4f"))
 
     # (header, column of flat) of the columns computed once, without a spread

@@ -35,6 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .novelty import Novelty
+
 __all__ = [
     "ModelFileError",
     "Novelty",
@@ -105,72 +107,6 @@ def read_card(path):
     if not isinstance(card, dict) or card.get("format") != FORMAT:
         raise ModelFileError(f"{card_file}: not an hbclf model card (format {FORMAT!r} expected)")
     return card
-
-
-class Novelty:
-    """How unlike the training recordings a recording is: a squared Mahalanobis distance.
-
-    Measured in the space the classifier reads (the features after every step
-    but the classifier: imputed and standardised), with the Ledoit-Wolf
-    covariance of the training recordings. ``threshold`` is the 99th
-    percentile of the distances of training recordings *held out* of the
-    fit (grouped folds), so about 1 % of recordings like the training ones
-    exceed it; a periodic 60 Hz pulse train exceeds the shipped model's about
-    4 x 10^9-fold.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> rng = np.random.default_rng(0)
-    >>> nov = Novelty().fit(rng.standard_normal((200, 3)), threshold=20.0)
-    >>> nov.is_novel(np.array([[0.1, 0.0, -0.2], [30.0, 0.0, 0.0]])).tolist()
-    [False, True]
-    """
-
-    def fit(self, Z, *, threshold=None):
-        """Estimate the location and covariance of ``Z`` (rows: training recordings)."""
-        from sklearn.covariance import LedoitWolf
-
-        cov = LedoitWolf().fit(np.asarray(Z, dtype=float))
-        self.location_, self.precision_ = cov.location_, cov.precision_
-        self.threshold_ = np.inf if threshold is None else float(threshold)
-        return self
-
-    def distance(self, Z):
-        """Squared Mahalanobis distance of each row of ``Z``."""
-        d = np.asarray(Z, dtype=float) - self.location_
-        return np.einsum("ij,jk,ik->i", d, self.precision_, d)
-
-    def is_novel(self, Z):
-        """Rows farther than the threshold."""
-        return self.distance(Z) > self.threshold_
-
-    def save(self, path):
-        """Write as ``.npz`` (arrays only)."""
-        np.savez(path, location=self.location_, precision=self.precision_,
-                 threshold=np.array(self.threshold_))
-
-    @classmethod
-    def load(cls, path):
-        """Read a file written by :meth:`save` (never unpickles)."""
-        with np.load(path, allow_pickle=False) as f:
-            nov = cls()
-            nov.location_, nov.precision_ = f["location"], f["precision"]
-            nov.threshold_ = float(f["threshold"])
-        return nov
-
-
-def _novelty_threshold(head, F, fold, quantile=0.99):
-    """The ``quantile`` of held-out training recordings' distances (grouped folds)."""
-    from sklearn.base import clone
-
-    held_out = []
-    for k in np.unique(fold):
-        fit, test = fold != k, fold == k
-        prep = clone(head[:-1]).fit(F[fit])
-        nov = Novelty().fit(prep.transform(F[fit]))
-        held_out.append(nov.distance(prep.transform(F[test])))
-    return float(np.quantile(np.concatenate(held_out), quantile))
 
 
 def load_novelty(path=None):
@@ -370,7 +306,8 @@ def _evaluate(task, head, F, data, protocol, *, seed):
     """Out-of-fold scores of ``head`` under one protocol, as the harness computes them.
 
     Returns the mean over folds of each score, the scores of the pooled
-    out-of-fold predictions per origin (PASCAL set, PhysioNet database), the
+    out-of-fold predictions per origin (PASCAL set, PhysioNet database) with
+    the share of each beyond the fold's novelty gate (``uncertain``), the
     top-class expected calibration error, and the fold of each recording.
     """
     from sklearn.base import clone
@@ -381,7 +318,7 @@ def _evaluate(task, head, F, data, protocol, *, seed):
     y, groups = data.y, data.groups
     fold, _ = tasks.make_folds(protocol, y, groups, data.origin, seed=seed)
     per_fold, proba, classes = [], None, None
-    pred = np.empty(len(y), dtype=object)
+    pred, novel = np.empty(len(y), dtype=object), np.full(len(y), np.nan)
     for k in np.unique(fold):
         test = np.flatnonzero(fold == k)
         _, rec = tasks.evaluate_fold(task, clone(head), F, y, groups, np.flatnonzero(fold != k),
@@ -392,6 +329,8 @@ def _evaluate(task, head, F, data, protocol, *, seed):
             proba = np.zeros((len(y), len(classes)))
         proba[test] = rec["class_scores"]
         pred[test] = rec["pred"]
+        if rec["novel"] is not None:
+            novel[test] = rec["novel"]
     names = sorted(set().union(*per_fold))
     scores = {k: round(float(np.nanmean([s.get(k, np.nan) for s in per_fold])), 4)
               for k in names}
@@ -400,6 +339,10 @@ def _evaluate(task, head, F, data, protocol, *, seed):
                            for k in keep if k in s}
                   for o, s in tasks.score_by_origin(task, y, pred, proba, classes,
                                                     data.origin).items()}
+    origin = np.asarray(data.origin)
+    for o, row in per_origin.items():  # the share that would have been answered "uncertain"
+        if not np.isnan(novel[origin == o]).all():
+            row["uncertain"] = round(float(np.nanmean(novel[origin == o])), 4)
     ece = reliability(y, proba, classes)[2] if is_probability(proba) else None
     return {"scores": scores, "per_origin": per_origin,
             "ece": None if ece is None else round(ece, 4)}, fold
@@ -458,6 +401,7 @@ def train(task="heart", model="et_cycles_db", out=None, *, cv=5, seed=0, data_ho
     from . import pipelines, tasks
     from .calibration import GroupedCalibration
     from .datasets import CITATION, PHYSIONET_CITATION
+    from .novelty import fit_novelty, reads_features
 
     t = tasks.get(task)
     data = t.load(data_home=data_home, physionet_home=physionet_home)
@@ -474,15 +418,14 @@ def train(task="heart", model="et_cycles_db", out=None, *, cv=5, seed=0, data_ho
     evaluation, fold = {}, None
     for protocol in t.protocols(cv=cv if t.kfold is None else None):
         evaluation[protocol], folds = _evaluate(task, head, F, data, protocol, seed=seed)
-        fold = folds if fold is None else fold  # the grouped folds, for the novelty threshold
+        fold = folds if fold is None else fold
         bacc = evaluation[protocol]["scores"]["balanced_accuracy"]
         log(f"{protocol}: balanced accuracy {bacc:.3f} (mean over folds)")
     protocol = next(iter(evaluation))
-    # "uncertain": farther from the training recordings than 99 % of held-out ones
-    tabular = hasattr(F, "ndim") and F.ndim == 2 and len(head.steps) > 1
-    threshold = _novelty_threshold(head, F, fold) if tabular else None
     head.fit(F, y, **tasks.fit_params(head, groups, data.origin))
-    novelty = Novelty().fit(head[:-1].transform(F), threshold=threshold) if tabular else None
+    # "uncertain": farther from the training recordings than most of a source held out
+    novelty = (fit_novelty(head, F, y, domains=data.origin, groups=groups, seed=seed)
+               if reads_features(head, F) else None)
     pipe = Pipeline((featurizer.steps if featurizer is not None else []) + head.steps)
     counts = {str(k): int(v) for k, v in zip(*np.unique(y, return_counts=True))}
     preprocessing = {"audio": f"hbclf.io.load_audio(path, sr={data.sr}, mono=True)"}
@@ -516,17 +459,21 @@ def train(task="heart", model="et_cycles_db", out=None, *, cv=5, seed=0, data_ho
             "note": "scores: means over folds; per_origin and ece: the pooled out-of-fold "
                     "predictions of each PASCAL set / PhysioNet database (lodo: each one "
                     "predicted by a model trained on the others only); ece: expected "
-                    "calibration error of the top class, 10 bins",
+                    "calibration error of the top class, 10 bins; uncertain: the share "
+                    "beyond a novelty gate fitted on the fold's training recordings",
         },
         "intended_use": "research: a baseline to compare heart-sound classifiers against, and "
                         "a quick look at recordings like its training data",
         "not_for": list(NOT_FOR),
         **({"novelty": {
-            "file": NOVELTY, "threshold": round(threshold, 2), "quantile": 0.99,
+            "file": NOVELTY, "threshold": round(novelty.threshold_, 2),
+            "quantile": novelty.quantile_, "held_out": novelty.held_out_,
             "measure": "squared Mahalanobis distance (Ledoit-Wolf covariance of the training "
                        "recordings) of the features the classifier reads; the threshold is the "
-                       "0.99 quantile of training recordings held out by the grouped CV folds "
-                       "above; farther: the prediction is 'uncertain'"}} if tabular else {}),
+                       f"largest {novelty.quantile_} quantile of the distances of a "
+                       f"{novelty.held_out_} held out of the fit, each in turn "
+                       "(hbclf.novelty.fit_novelty); farther: the prediction is 'uncertain'"}}
+           if novelty is not None else {}),
         "training_seconds": round(time.perf_counter() - t0, 1),
         "command": f"hbclf train --task {task} --model {model} --out <dir>"
                    + ("" if calibrate else " --no-calibrate"),

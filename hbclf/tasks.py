@@ -335,10 +335,16 @@ def evaluate_fold(task, est, X, y, groups, train, test, *, grid=None, seed=0, do
     -------
     fitted : estimator
     record : dict
-        ``pred``, ``classes``, ``class_scores``, ``scores`` and the chosen
-        ``params`` (empty without a grid).
+        ``pred``, ``classes``, ``class_scores``, ``scores``, the chosen
+        ``params`` (empty without a grid) and ``novel``: for a model that
+        reads a feature table, whether each test recording lies beyond the
+        novelty gate fitted on the training rows
+        (:func:`hbclf.novelty.fit_novelty`: the model would answer
+        "uncertain"), else None.
     """
     from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold
+
+    from .novelty import fit_novelty, reads_features
 
     y, groups = np.asarray(y), np.asarray(groups)
     chosen = {}
@@ -355,8 +361,14 @@ def evaluate_fold(task, est, X, y, groups, train, test, *, grid=None, seed=0, do
     pred = est.predict(X[test])
     classes = [str(c) for c in est.classes_]
     scores_ = class_scores(est, X[test])
+    fitted, novel = getattr(est, "best_estimator_", est), None
+    if reads_features(fitted, X):
+        gate = fit_novelty(fitted, X[train], y[train], groups=groups[train], seed=seed,
+                           domains=None if domains is None else np.asarray(domains)[train])
+        novel = [bool(v) for v in gate.is_novel(fitted[:-1].transform(X[test]))]
     return est, {
         "params": chosen,
+        "novel": novel,
         "scores": {m: float(v) for m, v in score(task, y[test], pred, scores_, classes).items()},
         "pred": [str(p) for p in pred],
         "classes": classes,
