@@ -186,7 +186,7 @@ def make(name, *, random_state=0, quick=False, n_threads=None):
     if name in _NETWORKS:
         from . import neural  # imports TensorFlow: only when a network is asked for
 
-        # 30 epochs at most: the cost that keeps the main job under 30 minutes on 2 cores
+        # 30 epochs at most: the cost that keeps the main job under 45 minutes on 2 cores
         common = dict(random_state=random_state, n_threads=n_threads,
                       epochs=2 if quick else 30, patience=8, class_weight="balanced",
                       weighted_draws=True)

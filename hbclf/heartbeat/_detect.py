@@ -341,7 +341,9 @@ def detect(y, sr, *, segmenter=None):
     envelope's autocorrelation (40-220 bpm, with the half and double of the
     strongest), and the candidate with the highest decoded likelihood wins.
     Recordings over 66 s are segmented in 60 s blocks (6 s overlap), each with
-    its own heart rate, so memory stays bounded and the rate may drift.
+    its own heart rate, so memory stays bounded and the rate may drift. Under
+    3 s (down to 1.5 s, or two whole beats) periodicity cannot tell a heart
+    from noise: only a strongly modulated envelope is read there.
 
     Parameters
     ----------
