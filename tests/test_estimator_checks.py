@@ -101,9 +101,9 @@ def expected_failed_checks(est):
     if is_classifier(est) and type(est).__module__ == "hbclf.neural":
         return NEURAL_XFAIL
     if isinstance(est, RecordingTransformerMixin):
-        from hbclf.features import CycleFeatures, IntervalFeatures, RhythmFeatures
+        from hbclf.features import CycleFeatures, IntervalFeatures, RhythmFeatures, StateFeatures
 
-        tables = (RhythmFeatures, CycleFeatures, IntervalFeatures)
+        tables = (RhythmFeatures, CycleFeatures, IntervalFeatures, StateFeatures)
         return RECORDING_TABLE_XFAIL if isinstance(est, tables) else RECORDING_SEQUENCE_XFAIL
     return {}
 

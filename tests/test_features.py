@@ -310,3 +310,33 @@ def test_interval_features_measure_the_cycles_as_the_sample_entry_does():
     assert loud["amp_systole_s1_mean"] > 2 * row["amp_systole_s1_mean"]
     # nothing to segment: every feature is missing
     assert np.isnan(f.transform([np.random.default_rng(0).standard_normal(40000)])).all()
+
+
+def test_state_features_are_potes_124_over_the_segmented_cycles():
+    from hbclf.features import INTERVAL_FEATURES, STATE_FEATURES, IntervalFeatures, StateFeatures
+    from hbclf.heartbeat import synthetic_pcg
+
+    y, truth = synthetic_pcg(heart_rate=75, seconds=12, sr=4000, systole=0.3, seed=2)
+    f = StateFeatures().fit([y])
+    assert tuple(f.get_feature_names_out()) == STATE_FEATURES and len(STATE_FEATURES) == 124
+    row = dict(zip(STATE_FEATURES, f.transform([y])[0]))
+    # the first 20 are the sample entry's, as IntervalFeatures computes them
+    np.testing.assert_array_equal([row[n] for n in INTERVAL_FEATURES],
+                                  IntervalFeatures().fit([y]).transform([y])[0])
+    # S1 and S2 are loud low-frequency bursts, systole and diastole noise
+    for lo, hi in ((25, 45), (45, 65), (65, 85)):
+        assert row[f"s1_power_{lo}_{hi}"] > row[f"systole_power_{lo}_{hi}"] + 1
+    # a murmur in systole: power in its band and the systole's cepstrum move, S1's do not much
+    t = np.arange(len(y)) / 4000
+    murmur = y + 0.25 * np.sin(2 * np.pi * 250 * t) * np.any(
+        [(t > a + 0.07) & (t < a + 0.25) for a in truth["s1"]], axis=0)
+    loud = dict(zip(STATE_FEATURES, f.transform([murmur.astype(np.float32)])[0]))
+    assert loud["systole_power_200_300"] > row["systole_power_200_300"] + 1
+    assert abs(loud["s1_power_25_45"] - row["s1_power_25_45"]) < 0.5
+    # a pure tone inside a state has no skew and the kurtosis of a sine (-1.5)
+    from hbclf.features._cycles import _shape
+
+    sine = np.sin(2 * np.pi * 50 * np.arange(4000) / 4000)
+    np.testing.assert_allclose(_shape(sine), (0.0, -1.5), atol=1e-6)
+    assert np.isnan(_shape(np.ones(10))).all()
+    assert np.isnan(f.transform([np.random.default_rng(0).standard_normal(40000)])).all()

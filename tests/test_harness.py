@@ -288,7 +288,7 @@ def test_registry():
     assert pipelines.names() == ["origin", "dummy", "logreg", "svm", "rf", "knn", "gb", "svm_cmn",
                                  "svm_cmvn", "logreg_rhythm", "svm_rhythm", "logreg_cycles",
                                  "et_cycles", "logreg_cycles_db", "et_cycles_db", "sample_entry",
-                                 "cnn", "rnn"]
+                                 "potes_features", "cnn", "rnn"]
     assert set(pipelines.networks()) == {"cnn", "rnn"} < set(pipelines.names())
     feats, model = pipelines.split_stateless(pipelines.make("et_cycles"))
     assert [n for n, _ in feats.steps] == ["features"]  # computed once per recording
@@ -298,6 +298,9 @@ def test_registry():
     assert [n for n, _ in model.steps] == ["impute", "scale", "clf"]
     feats, model = pipelines.split_stateless(pipelines.make("sample_entry"))
     assert [n for n, _ in feats.steps] == ["intervals"]
+    assert [n for n, _ in model.steps] == ["impute", "scale", "clf"]
+    feats, model = pipelines.split_stateless(pipelines.make("potes_features"))
+    assert [n for n, _ in feats.steps] == ["states"]
     assert [n for n, _ in model.steps] == ["impute", "scale", "clf"]
     feats, model = pipelines.split_stateless(pipelines.make("rf"))
     assert [n for n, _ in feats.steps] == ["mfcc", "summary"]
@@ -368,3 +371,15 @@ def test_a_feature_column_of_rounding_noise_is_refused(tmp_path, monkeypatch, ca
     err = capsys.readouterr().err
     assert "error: model logreg: 1 feature column(s) constant up to rounding (mfcc0_mean)" in err
     assert not (out / "runs" / "a").exists()
+
+
+def test_features_shared_out_between_processes_are_the_same_table(tmp_path):
+    from benchmarks.records import extract
+    from hbclf.datasets import embedded_data_home
+
+    files = [str(f) for f in sorted((embedded_data_home() / "examples").glob("*.wav"))]
+    featurizer, _ = pipelines.split_stateless(pipelines.make("logreg_cycles"))
+    one = extract(featurizer, files, tmp_path / "one", "code", n_jobs=1)
+    two = extract(featurizer, files, tmp_path / "two", "code", n_jobs=2)
+    assert one.shape == (len(files), len(featurizer.get_feature_names_out())) and len(files) >= 4
+    np.testing.assert_array_equal(one, two)
