@@ -63,18 +63,36 @@ def fingerprint(config, code, model_text):
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def extract(featurizer, files, cache_dir, code):
+def extract(featurizer, files, cache_dir, code, *, n_jobs=1):
     """Features of every recording, cached on disk.
 
     The cache key is the featurizer's parameters, the paths and ``code`` (the
     digest of hbclf's code), so a code change never reuses stale features.
+    With ``n_jobs`` > 1 the recordings are shared out (every ``n_jobs``-th to
+    one process, a copy of the featurizer each): features are computed per
+    recording, so the table is the same as one process's, in the same order.
     """
-    from joblib import Memory
+    from joblib import Memory, Parallel, delayed
+    from sklearn.base import clone
 
-    def compute(featurizer, files, code):
-        return featurizer.fit_transform(files)
+    def compute(featurizer, files, code, n_jobs):
+        if n_jobs <= 1 or len(files) < 2 * n_jobs:
+            return featurizer.fit_transform(files)
+        parts = Parallel(n_jobs=n_jobs)(delayed(_fit_transform)(clone(featurizer), files[k::n_jobs])
+                                        for k in range(n_jobs))
+        if not all(isinstance(p, np.ndarray) and p.ndim == 2 for p in parts):
+            return featurizer.fit_transform(files)  # not a table: one process
+        out = np.empty((len(files), parts[0].shape[1]), dtype=np.result_type(*parts))
+        for k, part in enumerate(parts):
+            out[k::n_jobs] = part
+        return out
 
-    return Memory(cache_dir, verbose=0).cache(compute)(featurizer, list(files), code)
+    cached = Memory(cache_dir, verbose=0).cache(compute, ignore=["n_jobs"])
+    return cached(featurizer, list(files), code, n_jobs)
+
+
+def _fit_transform(featurizer, files):
+    return featurizer.fit_transform(files)
 
 
 def atomic_write(path, text):

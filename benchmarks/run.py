@@ -214,7 +214,8 @@ def run_task(task, args, models, out, config, code, backend, timings):
             if key not in feats and featurizer is None:  # the model reads the files itself
                 feats[key] = data.filenames
             elif key not in feats:
-                feats[key] = extract(featurizer, data.filenames, out / ".cache", code)
+                feats[key] = extract(featurizer, data.filenames, out / ".cache", code,
+                                     n_jobs=1 if args.scheduler else args.n_jobs)
                 refuse_rounding_noise(m, featurizer, feats[key])
             X_of[m] = feats[key]
         jobs = (
