@@ -403,9 +403,32 @@ def test_a_heart_whose_systole_outlasts_diastole_is_read_by_the_timing(monkeypat
 
     turned = detect(fast, sr, segmenter=default_segmenter())
     monkeypatch.setattr(detect_module, "SWAP_EVIDENCE", np.inf)
+    monkeypatch.setattr(detect_module, "SOUND_GATE", 0.0)  # nor by the sounds
     as_decoded = detect(fast, sr, segmenter=default_segmenter())
     assert f1(as_decoded) < 0.2 and f1(turned) > 0.95
     assert turned.heart_rate == pytest.approx(as_decoded.heart_rate)
+
+
+@pytest.mark.parametrize("rid, rate", [("201108011115", 120), ("201104141251", 140),
+                                       ("201106210943", 140)])
+def test_where_durations_and_timing_cannot_tell_the_sounds_tell_s1_from_s2(monkeypatch, rid,
+                                                                          rate):
+    """Set A recordings made faster by shortening diastole only, to where their systole is the
+    longer interval and their rhythm too even to time: S1, broader and lower than S2, turns the
+    reading round; without that cue it stays swapped."""
+    import hbclf.heartbeat._detect as detect_module
+
+    recordings, annotations, ids = annotated_recordings()
+    i = ids.index(rid)
+    fast, truth = faster_heart(*recordings[i], annotations[i], heart_rate=rate)
+    sr = recordings[i][1]
+
+    def f1(beats):
+        return score_detection(beats.s1, truth["s1"], tol=0.1)["f1"]
+
+    turned = detect(fast, sr, segmenter=default_segmenter())
+    monkeypatch.setattr(detect_module, "SOUND_GATE", 0.0)
+    assert f1(turned) > 0.95 and f1(detect(fast, sr, segmenter=default_segmenter())) < 0.3
 
 
 def test_confidence_is_high_on_a_clear_heart_and_zero_without_one():
