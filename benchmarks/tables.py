@@ -35,9 +35,10 @@ def pooled_scores(task, records, data, order):
     Returns ``(overall, per_origin)``: ``{model: scores}`` and a DataFrame with
     one row per (model, origin), with the share of the origin's recordings
     beyond the fold's novelty gate (``uncertain``, for models that have one),
-    plus a ``mean`` row per model (the mean over origins) and, where both kinds are present, ``mean valve disease`` and
-    ``mean other`` (the mean over origins whose abnormal recordings are mostly
-    valve disease, :func:`hbclf.tasks.abnormal_kind`, and over the rest).
+    plus a ``mean`` row per model (the mean over origins) and, where both
+    kinds are present, ``mean valve disease`` and ``mean other`` (the mean
+    over origins whose abnormal recordings are mostly valve disease,
+    :func:`hbclf.tasks.abnormal_kind`, and over the rest).
     """
     n, rows, overall = len(data.y), [], {}
     several = len(set(data.origin)) > 1
