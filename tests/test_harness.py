@@ -383,3 +383,29 @@ def test_features_shared_out_between_processes_are_the_same_table(tmp_path):
     two = extract(featurizer, files, tmp_path / "two", "code", n_jobs=2)
     assert one.shape == (len(files), len(featurizer.get_feature_names_out())) and len(files) >= 4
     np.testing.assert_array_equal(one, two)
+
+
+def test_readme_ranks_shipping_candidates_by_their_mean_and_worst_database(tmp_path):
+    from benchmarks.readme import choice, uncertain
+    from hbclf.model_files import default_model_path, read_card
+
+    shipped = read_card(default_model_path())["model"]
+    rows = []
+    for model, macc, unc in (("uneven", [0.9, 0.3], [0.0, 0.2]), (shipped, [0.6, 0.6], [0.05, 0.0]),
+                             ("origin", [1.0, 1.0], [np.nan, np.nan])):
+        for db, m, u in zip(["set A", "training-e"], macc, unc):
+            rows.append({"protocol": "lodo", "model": model, "database": db, "macc": m,
+                         "uncertain": u})
+        rows.append({"protocol": "lodo", "model": model, "database": "mean",
+                     "macc": np.mean(macc), "uncertain": np.mean(unc)})
+    (tmp_path / "heart").mkdir()
+    pd.DataFrame(rows).to_csv(tmp_path / "heart" / "per_database.csv", index=False)
+    tables = {("heart", "lodo"): ""}
+    table = [line for line in choice(tmp_path, tables) if line.startswith("| `")]
+    # even 0.6 / 0.6 (score 0.6) before a better mean with a worse worst database (0.45)
+    assert [line.split("`")[1] for line in table] == [shipped, "uneven"]
+    assert "0.300 (training-e)" in table[1] and "20.0%" in table[1]
+    assert "(shipped)" in table[0]
+    line, = uncertain(tmp_path, tables)
+    assert "2.5% of a held-out database" in line and "at most 5.0% (set A)" in line
+    assert choice(tmp_path, {}) == uncertain(tmp_path, {}) == []
