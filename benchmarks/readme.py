@@ -132,14 +132,10 @@ def choice(out, tables):
     """Lines of a table: the models that could be shipped (every model of ``heart`` but the
     baselines), ranked for a device never met by the mean of their leave-one-database-out mean
     MAcc and their worst held-out database's MAcc; the first is the choice."""
-    from hbclf.model_files import default_model_path, read_card
-
-    per = out / "heart" / "per_database.csv"
-    if ("heart", "lodo") not in tables or not per.is_file():
+    dbs, shipped = _heart_lodo(out, tables)
+    if dbs is None:
         return []
-    p = pd.read_csv(per)
-    p = p[(p["protocol"] == "lodo") & ~p["model"].isin(["origin", "dummy"])]
-    dbs = p[~p["database"].str.startswith("mean")]
+    dbs = dbs[~dbs["model"].isin(["origin", "dummy"])]
     rows = []
     for model, g in dbs.groupby("model", sort=False):
         worst = g.loc[g["macc"].idxmin()]
@@ -149,7 +145,6 @@ def choice(out, tables):
     ranked = pd.DataFrame(rows)
     ranked["score"] = (ranked["mean"] + ranked["worst"]) / 2
     ranked = ranked.sort_values("score", ascending=False, kind="stable").head(5)
-    shipped = read_card(default_model_path())["model"]
     lines = ["", "Choosing the shipped model for a device never met: `heart`, "
              "leave-one-database-out, ranked by the mean of the mean MAcc over the held-out "
              "databases and the worst one's (the first five):", "",
@@ -170,14 +165,10 @@ def uncertain(out, tables):
     """A line: how much of each held-out database the shipped kind of model would answer
     "uncertain" under leave-one-database-out on ``heart`` (its gate fitted on each fold's
     training databases)."""
-    from hbclf.model_files import default_model_path, read_card
-
-    per = out / "heart" / "per_database.csv"
-    if ("heart", "lodo") not in tables or not per.is_file():
+    dbs, model = _heart_lodo(out, tables)
+    if dbs is None:
         return []
-    model = read_card(default_model_path())["model"]
-    p = pd.read_csv(per)
-    p = p[(p["protocol"] == "lodo") & (p["model"] == model) & ~p["database"].str.startswith("mean")]
+    p = dbs[dbs["model"] == model]
     if p.empty or "uncertain" not in p or p["uncertain"].isna().all():
         return []
     worst = p.loc[p["uncertain"].idxmax()]
@@ -185,6 +176,19 @@ def uncertain(out, tables):
             f"`{model}` (the shipped model's kind): {p['uncertain'].mean():.1%} of a held-out "
             f"database's recordings in the mean, at most {worst['uncertain']:.1%} "
             f"({worst['database']})."]
+
+
+def _heart_lodo(out, tables):
+    """``heart``'s leave-one-database-out rows of ``per_database.csv``, one per (model, held-out
+    database), and the shipped model's name; ``(None, None)`` when this run has none."""
+    from hbclf.model_files import default_model_path, read_card
+
+    per = out / "heart" / "per_database.csv"
+    if ("heart", "lodo") not in tables or not per.is_file():
+        return None, None
+    p = pd.read_csv(per)
+    p = p[(p["protocol"] == "lodo") & ~p["database"].str.startswith("mean")]
+    return p, read_card(default_model_path())["model"]
 
 
 def published(out, tables):

@@ -78,7 +78,7 @@ def extract(featurizer, files, cache_dir, code, *, n_jobs=1):
     def compute(featurizer, files, code, n_jobs):
         if n_jobs <= 1 or len(files) < 2 * n_jobs:
             return featurizer.fit_transform(files)
-        parts = Parallel(n_jobs=n_jobs)(delayed(_fit_transform)(clone(featurizer), files[k::n_jobs])
+        parts = Parallel(n_jobs=n_jobs)(delayed(clone(featurizer).fit_transform)(files[k::n_jobs])
                                         for k in range(n_jobs))
         if not all(isinstance(p, np.ndarray) and p.ndim == 2 for p in parts):
             return featurizer.fit_transform(files)  # not a table: one process
@@ -89,10 +89,6 @@ def extract(featurizer, files, cache_dir, code, *, n_jobs=1):
 
     cached = Memory(cache_dir, verbose=0).cache(compute, ignore=["n_jobs"])
     return cached(featurizer, list(files), code, n_jobs)
-
-
-def _fit_transform(featurizer, files):
-    return featurizer.fit_transform(files)
 
 
 def atomic_write(path, text):
