@@ -63,7 +63,7 @@ def fingerprint(config, code, model_text):
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def extract(featurizer, files, cache_dir, code, *, n_jobs=1):
+def extract(featurizer, files, cache_dir, code, *, n_jobs=1, memo=None):
     """Features of every recording, cached on disk.
 
     The cache key is the featurizer's parameters, the paths and ``code`` (the
@@ -71,11 +71,16 @@ def extract(featurizer, files, cache_dir, code, *, n_jobs=1):
     With ``n_jobs`` > 1 the recordings are shared out (every ``n_jobs``-th to
     one process, a copy of the featurizer each): features are computed per
     recording, so the table is the same as one process's, in the same order.
+    ``memo`` (``{path: row}``, this featurizer's rows computed earlier in the
+    run) spares computing a recording again for another task: only the
+    recordings it lacks are computed, and their rows are added to it.
     """
     from joblib import Memory, Parallel, delayed
     from sklearn.base import clone
 
-    def compute(featurizer, files, code, n_jobs):
+    memo = {} if memo is None else memo
+
+    def table(featurizer, files, n_jobs):
         if n_jobs <= 1 or len(files) < 2 * n_jobs:
             return featurizer.fit_transform(files)
         parts = Parallel(n_jobs=n_jobs)(delayed(clone(featurizer).fit_transform)(files[k::n_jobs])
@@ -87,8 +92,34 @@ def extract(featurizer, files, cache_dir, code, *, n_jobs=1):
             out[k::n_jobs] = part
         return out
 
+    def compute(featurizer, files, code, n_jobs):
+        todo = [f for f in files if f not in memo]
+        if not todo:
+            return np.stack([memo[f] for f in files])
+        new = table(featurizer, todo, n_jobs)
+        if not (isinstance(new, np.ndarray) and new.ndim == 2):
+            return new  # not a table (the memo only ever holds table rows: todo is files)
+        memo.update(zip(todo, new))
+        return np.stack([memo[f] for f in files]) if len(todo) < len(files) else new
+
     cached = Memory(cache_dir, verbose=0).cache(compute, ignore=["n_jobs"])
-    return cached(featurizer, list(files), code, n_jobs)
+    return cached(featurizer, [str(f) for f in files], code, n_jobs)
+
+
+def augmented_copies(files, cache_dir, code, *, seed, n_jobs=1):
+    """One device-augmented copy of every recording (:func:`hbclf.augment.augment_files`),
+    written once under ``cache_dir`` in a folder named after the code digest, the seed and the
+    recordings; their paths, in the order of ``files``."""
+    from hbclf.augment import augment_files
+
+    key = hashlib.sha256("\n".join([code, str(seed), *map(str, files)]).encode()).hexdigest()
+    folder = Path(cache_dir) / "augmented" / key[:16]
+    done = folder / "complete.txt"
+    if done.is_file():
+        return done.read_text().splitlines()
+    paths = augment_files(files, folder, random_state=seed, n_jobs=n_jobs)
+    atomic_write(done, "\n".join(paths))
+    return paths
 
 
 def atomic_write(path, text):

@@ -43,8 +43,8 @@ from hbclf.io import AudioError
 from hbclf.tasks import evaluate_fold, make_folds
 
 from .readme import update_readme, write_results_readme
-from .records import (atomic_write, code_digest, extract, fingerprint, params_text, read_record,
-                      write_record, write_timings)
+from .records import (atomic_write, augmented_copies, code_digest, extract, fingerprint,
+                      params_text, read_record, write_record, write_timings)
 from .segmentation import run_physionet_rhythm, run_segmentation
 from .tables import summarise
 
@@ -85,11 +85,14 @@ def models_for(task, data, models):
 # -- one fold ---------------------------------------------------------------------------------
 
 def run_fold(task, protocol, model, k, X, y, groups, origin, fold, *, seed, quick, search,
-             n_threads):
+             n_threads, n_recordings=None):
     """Fit on all folds but ``k``, predict fold ``k``.
 
-    Returns ``(timing, record)``: the seconds taken, kept apart, and a
-    JSON-ready record that is the same on every run of the same code.
+    Rows past the first ``n_recordings`` (default: none) are augmented copies
+    (``lodo-augmented``): they join the training rows of every fold but their
+    source's and are never tested. Returns ``(timing, record)``: the seconds
+    taken, kept apart, and a JSON-ready record that is the same on every run
+    of the same code.
     """
     import logging
 
@@ -97,7 +100,8 @@ def run_fold(task, protocol, model, k, X, y, groups, origin, fold, *, seed, quic
     _, est = pipelines.split_stateless(
         pipelines.make(model, random_state=seed, quick=quick, n_threads=n_threads)
     )
-    train, test = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
+    n = len(fold) if n_recordings is None else n_recordings
+    train, test = np.flatnonzero(fold != k), np.flatnonzero(fold[:n] == k)
     grid = pipelines.param_grid(model) if search else None
     t0 = time.perf_counter()
     _, rec = evaluate_fold(task, est, X, y, groups, train, test, grid=grid, seed=seed,
@@ -177,8 +181,12 @@ def _backend(args):
     return None, nullcontext()
 
 
-def run_task(task, args, models, out, config, code, backend, timings):
-    """Every protocol of one task; ``{(task, protocol): table}``."""
+def run_task(task, args, models, out, config, code, backend, timings, memos):
+    """Every protocol of one task; ``{(task, protocol): table}``.
+
+    ``memos`` holds each featurizer's rows computed earlier in the run (the
+    PASCAL and PhysioNet recordings of ``heart`` were computed for
+    ``binary`` and ``physionet``)."""
     t = tasks.get(task)
     data = t.load(data_home=args.data_home, physionet_home=args.physionet_home)
     models = models_for(task, data, models)
@@ -187,7 +195,10 @@ def run_task(task, args, models, out, config, code, backend, timings):
     prints = {m: fingerprint(config, code, params_text(pipelines.make(
         m, random_state=args.seed, quick=args.quick, n_threads=n_threads))) for m in models}
     feats, tables, origin_rows = {}, {}, []
-    protocols = t.protocols(cv=args.cv if (args.quick or t.kfold is None) else None)
+    protocols = t.protocols(cv=args.cv if (args.quick or t.kfold is None) else None,
+                            augmented=True)
+    n_jobs_extract = 1 if args.scheduler else args.n_jobs
+    copies = []  # the augmented copies' paths, written when a protocol first needs them
     for protocol in protocols:
         fold, fold_names = make_folds(protocol, data.y, data.groups, data.origin, seed=args.seed)
         tdir = out / task / protocol
@@ -207,22 +218,33 @@ def run_task(task, args, models, out, config, code, backend, timings):
         # the networks' folds, the longest, first: the short ones then fill the other worker
         # instead of one network fold running alone at the end (same records in any order)
         todo.sort(key=lambda job: job[0] not in pipelines.networks())
+        augmented = protocol == tasks.LODO_AUGMENTED
+        if augmented and todo and not copies:
+            copies = augmented_copies(data.filenames, out / ".cache", code, seed=args.seed,
+                                      n_jobs=n_jobs_extract)
         X_of = {}  # features only for models with folds left to run, shared by protocols
         for m in dict.fromkeys(m for m, _, _ in todo):
             featurizer, _ = pipelines.split_stateless(pipelines.make(m, quick=args.quick))
             key = repr(featurizer)  # models with the same steps share one extraction
-            if key not in feats and featurizer is None:  # the model reads the files itself
-                feats[key] = data.filenames
-            elif key not in feats:
-                feats[key] = extract(featurizer, data.filenames, out / ".cache", code,
-                                     n_jobs=1 if args.scheduler else args.n_jobs)
-                refuse_rounding_noise(m, featurizer, feats[key])
-            X_of[m] = feats[key]
+            for name, files in [("", data.filenames)] + ([("+", copies)] if augmented else []):
+                if name + key in feats:
+                    continue
+                if featurizer is None:  # the model reads the files itself
+                    feats[name + key] = np.asarray(files)
+                    continue
+                feats[name + key] = extract(featurizer, files, out / ".cache", code,
+                                            n_jobs=n_jobs_extract,
+                                            memo=memos.setdefault(key, {}))
+                refuse_rounding_noise(m, featurizer, feats[name + key])
+            X_of[m] = (np.concatenate([feats[key], feats["+" + key]]) if augmented
+                       else feats[key])
+        n = len(data.y)
+        rows = np.r_[np.arange(n), np.arange(n)] if augmented else np.arange(n)  # copies last
         jobs = (
-            delayed(run_fold)(task, protocol, m, k, X_of[m], data.y, data.groups, data.origin,
-                              fold,
+            delayed(run_fold)(task, protocol, m, k, X_of[m], data.y[rows], data.groups[rows],
+                              data.origin[rows], fold[rows],
                               seed=args.seed, quick=args.quick, search=args.search,
-                              n_threads=n_threads)
+                              n_threads=n_threads, n_recordings=n)
             for m, k, _ in todo
         )
         paths = {(m, k): path for m, k, path in todo}
@@ -259,7 +281,7 @@ def main(argv=None):
               "version": __version__}
     code = code_digest()
     client, backend = _backend(args)
-    tables, timings = {}, []
+    tables, timings, memos = {}, [], {}
     started = time.perf_counter()
     try:
         for task in tasks_:
@@ -275,7 +297,8 @@ def main(argv=None):
             if tasks.get(task).needs_physionet and args.physionet_home is None:
                 print(f"note: task {task} skipped: {args.physionet_missing}", file=sys.stderr)
                 continue
-            tables.update(run_task(task, args, models, out, config, code, backend, timings))
+            tables.update(run_task(task, args, models, out, config, code, backend, timings,
+                                   memos))
     except (AudioError, LayoutError, RoundingNoiseError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -48,11 +48,8 @@ def pooled_scores(task, records, data, order):
         if not several:
             continue
         per = pd.DataFrame([{"model": m, "origin": o, **s} for o, s in tasks.score_by_origin(
-            task, data.y, pred, scores, classes, data.origin).items()])
-        novel = pooled_novel(records, m, n)
-        if not np.isnan(novel).all():  # the share beyond the novelty gate ("uncertain")
-            origin = np.asarray(data.origin)
-            per["uncertain"] = [novel[origin == o].mean() for o in per["origin"]]
+            task, data.y, pred, scores, classes, data.origin,
+            novel=pooled_novel(records, m, n)).items()])
         valve = per["origin"].map(tasks.abnormal_kind) == "valve disease"
         means = [("mean", per)]
         if valve.any() and not valve.all():

@@ -3,6 +3,7 @@
     hbclf predict recording.wav [more.wav | folder/ ...] [--model DIR] [--format table|json|csv]
     hbclf segment recording.wav [...] [--beats] [--plot out.png] [--format table|json|csv]
     hbclf train --task heart|all|a|b|binary|physionet --model NAME --out DIR [--no-calibrate]
+                [--augment]
     hbclf info [--model DIR]
     hbclf --version
 
@@ -192,7 +193,8 @@ def cmd_train(args):
     card = train(args.task, args.model, args.out, cv=args.cv, seed=args.seed,
                  data_home=args.data_home,
                  physionet_home=args.physionet_home,
-                 calibrate=args.calibrate, log=lambda m: print(m, file=sys.stderr))
+                 calibrate=args.calibrate, augment=args.augment,
+                 log=lambda m: print(m, file=sys.stderr))
     print(f"saved {card['model']} ({card['task']}) to {args.out}")
     return EXIT_OK
 
@@ -282,6 +284,9 @@ def build_parser(*, model_names=None):
     s.add_argument("--no-calibrate", dest="calibrate", action="store_false",
                    help="keep the classifier's own probabilities (default: calibrated on "
                    "grouped folds)")
+    s.add_argument("--augment", action="store_true",
+                   help="add one device-augmented copy of every recording to the training data "
+                   "(hbclf.augment: band limits, equaliser, gain, noise, speed)")
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("info", help="what a model is and how it scored")

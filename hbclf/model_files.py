@@ -302,9 +302,12 @@ def _calibration_text(clf):
     return text
 
 
-def _evaluate(task, head, F, data, protocol, *, seed):
+def _evaluate(task, head, F, data, protocol, *, seed, copies=None):
     """Out-of-fold scores of ``head`` under one protocol, as the harness computes them.
 
+    ``copies``: features of one augmented copy of each recording, rows in the
+    recordings' order; a copy joins the training rows of every fold but its
+    source's (never a test row), as the harness's ``lodo-augmented`` does.
     Returns the mean over folds of each score, the scores of the pooled
     out-of-fold predictions per origin (PASCAL set, PhysioNet database) with
     the share of each beyond the fold's novelty gate (``uncertain``), the
@@ -317,12 +320,15 @@ def _evaluate(task, head, F, data, protocol, *, seed):
 
     y, groups = data.y, data.groups
     fold, _ = tasks.make_folds(protocol, y, groups, data.origin, seed=seed)
+    rows = np.arange(len(y)) if copies is None else np.r_[np.arange(len(y)), np.arange(len(y))]
+    X = F if copies is None else np.concatenate([F, copies])
     per_fold, proba, classes = [], None, None
     pred, novel = np.empty(len(y), dtype=object), np.full(len(y), np.nan)
     for k in np.unique(fold):
         test = np.flatnonzero(fold == k)
-        _, rec = tasks.evaluate_fold(task, clone(head), F, y, groups, np.flatnonzero(fold != k),
-                                     test, seed=seed, domains=data.origin)
+        _, rec = tasks.evaluate_fold(task, clone(head), X, y[rows], groups[rows],
+                                     np.flatnonzero(fold[rows] != k), test, seed=seed,
+                                     domains=np.asarray(data.origin)[rows])
         per_fold.append(rec["scores"])
         classes = rec["classes"]
         if proba is None:
@@ -334,15 +340,12 @@ def _evaluate(task, head, F, data, protocol, *, seed):
     names = sorted(set().union(*per_fold))
     scores = {k: round(float(np.nanmean([s.get(k, np.nan) for s in per_fold])), 4)
               for k in names}
-    keep = ("n", *tasks.get(task).origin_metrics)
+    # with the share of each origin that would have been answered "uncertain"
+    keep = ("n", *tasks.get(task).origin_metrics, "uncertain")
     per_origin = {str(o): {k: (s[k] if k == "n" else round(float(s[k]), 4))
                            for k in keep if k in s}
                   for o, s in tasks.score_by_origin(task, y, pred, proba, classes,
-                                                    data.origin).items()}
-    origin = np.asarray(data.origin)
-    for o, row in per_origin.items():  # the share that would have been answered "uncertain"
-        if not np.isnan(novel[origin == o]).all():
-            row["uncertain"] = round(float(np.nanmean(novel[origin == o])), 4)
+                                                    data.origin, novel=novel).items()}
     ece = reliability(y, proba, classes)[2] if is_probability(proba) else None
     return {"scores": scores, "per_origin": per_origin,
             "ece": None if ece is None else round(ece, 4)}, fold
@@ -360,7 +363,7 @@ NOT_FOR = (
 
 
 def train(task="heart", model="et_cycles_db", out=None, *, cv=5, seed=0, data_home=None,
-          physionet_home=None, calibrate=True, log=print):
+          physionet_home=None, calibrate=True, augment=False, log=print):
     """Fit a registry model on every labelled recording of a task and save it.
 
     The card records the model's out-of-fold scores under every protocol of
@@ -390,6 +393,12 @@ def train(task="heart", model="et_cycles_db", out=None, *, cv=5, seed=0, data_ho
         card's scores and calibration error are those of the calibrated model.
         A model without probabilities (SVC) is calibrated whatever this says;
         a network never is (Keras saves its weights, not a calibrator).
+    augment : bool, default=False
+        Add one device-augmented copy of every recording to the training data
+        (:func:`hbclf.augment.augment_files`, written to a temporary folder):
+        the copies join the final fit, the calibration and the novelty gate,
+        and in the card's scores the training folds of their sources only
+        (never a test fold).
 
     Returns
     -------
@@ -411,23 +420,42 @@ def train(task="heart", model="et_cycles_db", out=None, *, cv=5, seed=0, data_ho
     t0 = time.perf_counter()
     # feature extraction learns nothing: computed once, shared by the CV folds and the fit
     F = featurizer.fit_transform(X) if featurizer is not None else X
+    copies = None
+    if augment:
+        import tempfile
+
+        from .augment import augment_files
+
+        if featurizer is None:
+            raise ValueError(f"model {model!r} reads the files itself; augment needs a model "
+                             "that reads a feature table")
+        log(f"augmenting {len(X)} recordings")
+        with tempfile.TemporaryDirectory() as tmp:
+            copies = featurizer.fit_transform(augment_files(X, tmp, random_state=seed,
+                                                            n_jobs=-1))
     # a network is not calibrated: its weights are saved by Keras, not inside a calibrator
     if (calibrate and model not in pipelines.networks()) or not hasattr(head, "predict_proba"):
         name, clf = head.steps[-1]
         head.steps[-1] = (name, GroupedCalibration(clf, n_splits=5, random_state=seed))
     evaluation, fold = {}, None
     for protocol in t.protocols(cv=cv if t.kfold is None else None):
-        evaluation[protocol], folds = _evaluate(task, head, F, data, protocol, seed=seed)
+        evaluation[protocol], folds = _evaluate(task, head, F, data, protocol, seed=seed,
+                                                copies=copies)
         fold = folds if fold is None else fold
         bacc = evaluation[protocol]["scores"]["balanced_accuracy"]
         log(f"{protocol}: balanced accuracy {bacc:.3f} (mean over folds)")
     protocol = next(iter(evaluation))
-    head.fit(F, y, **tasks.fit_params(head, groups, data.origin))
+    if copies is not None:  # the copies in their sources' groups and databases
+        F, y, groups, origin = (np.concatenate([F, copies]), np.r_[y, y], np.r_[groups, groups],
+                                np.r_[data.origin, data.origin])
+    else:
+        origin = data.origin
+    head.fit(F, y, **tasks.fit_params(head, groups, origin))
     # "uncertain": farther from the training recordings than most of a source held out
-    novelty = (fit_novelty(head, F, y, domains=data.origin, groups=groups, seed=seed)
+    novelty = (fit_novelty(head, F, y, domains=origin, groups=groups, seed=seed)
                if reads_features(head, F) else None)
     pipe = Pipeline((featurizer.steps if featurizer is not None else []) + head.steps)
-    counts = {str(k): int(v) for k, v in zip(*np.unique(y, return_counts=True))}
+    counts = {str(k): int(v) for k, v in zip(*np.unique(data.y, return_counts=True))}
     preprocessing = {"audio": f"hbclf.io.load_audio(path, sr={data.sr}, mono=True)"}
     if featurizer is not None:
         preprocessing.update({
@@ -442,7 +470,7 @@ def train(task="heart", model="et_cycles_db", out=None, *, cv=5, seed=0, data_ho
         "task": task,
         "training_data": {
             "dataset": t.title,
-            "recordings": int(len(y)), "groups": int(len(set(groups))),
+            "recordings": int(len(data.y)), "groups": int(len(set(data.groups))),
             "origins": sorted(set(data.origin)),
             "per_class": counts, "rate_hz": data.sr,
             "citation": " ".join(citations),
@@ -475,7 +503,9 @@ def train(task="heart", model="et_cycles_db", out=None, *, cv=5, seed=0, data_ho
                        "(hbclf.novelty.fit_novelty); farther: the prediction is 'uncertain'"}}
            if novelty is not None else {}),
         "training_seconds": round(time.perf_counter() - t0, 1),
+        "augment": bool(augment),
         "command": f"hbclf train --task {task} --model {model} --out <dir>"
+                   + (" --augment" if augment else "")
                    + ("" if calibrate else " --no-calibrate"),
     }
     return save_model(pipe, out, card=card, novelty=novelty)

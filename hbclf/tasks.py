@@ -24,6 +24,10 @@ Protocols:
   one; the only protocol that tells how a model does on a database (device,
   site, population) it has never seen. In ``heart`` PASCAL sets A and B are
   two more databases beside PhysioNet's five.
+* ``lodo-augmented``: the same folds, each training recording joined by a
+  device-augmented copy of itself (:mod:`hbclf.augment`) in its own group and
+  database; test recordings are never augmented. Asked for with
+  ``Task.protocols(augmented=True)`` on a task that has ``lodo``.
 """
 
 from __future__ import annotations
@@ -33,9 +37,10 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["Task", "get", "names", "make_folds", "score", "score_by_origin", "evaluate_fold",
-           "fit_params", "LODO", "ABNORMAL_KIND", "abnormal_kind"]
+           "fit_params", "LODO", "LODO_AUGMENTED", "ABNORMAL_KIND", "abnormal_kind"]
 
 LODO = "lodo"
+LODO_AUGMENTED = "lodo-augmented"
 
 #: What most abnormal recordings of each origin are (Liu et al. 2016 for PhysioNet 2016; the
 #: PASCAL sets' abnormal classes are murmurs, extra sounds and extrasystoles). Valve disease
@@ -90,6 +95,9 @@ class Task:
     networks : bool, default=True
         Whether the harness runs the Keras networks on it (``heart``: no, they
         would double the main job's time on 3671 recordings and 17 folds).
+    augment : bool, default=False
+        Whether it is also evaluated under ``lodo-augmented`` (``heart``: every
+        model with and without device augmentation on a database never seen).
     """
 
     name: str
@@ -101,6 +109,7 @@ class Task:
     lodo: bool = False
     metrics: tuple = ()
     networks: bool = True
+    augment: bool = False
 
     @property
     def needs_physionet(self):
@@ -113,14 +122,16 @@ class Task:
         return (("macc", "sensitivity", "specificity", "roc_auc") if self.binary
                 else ("balanced_accuracy", "macro_f1"))
 
-    def protocols(self, *, cv=None):
+    def protocols(self, *, cv=None, augmented=False):
         """Protocol names, e.g. ``["grouped-10-fold", "lodo"]``.
 
         ``cv`` overrides the number of grouped folds (default: the task's
-        ``kfold``, else 5).
+        ``kfold``, else 5); ``augmented`` adds ``"lodo-augmented"`` to a task
+        that is evaluated under it (:attr:`augment`).
         """
         out = [f"grouped-{cv or self.kfold or 5}-fold"]
-        return out + [LODO] if self.lodo else out
+        out += [LODO] if self.lodo else []
+        return out + [LODO_AUGMENTED] if augmented and self.augment else out
 
     def load(self, *, data_home=None, physionet_home=None):
         """The task's recordings.
@@ -179,6 +190,7 @@ _TASKS = {
              kfold=10, lodo=True, metrics=("sensitivity", "specificity", "macc", "roc_auc")),
         Task("heart", "PASCAL A + B and PhysioNet 2016, normal vs abnormal (the shipped "
              "model's task)", "both", binary=True, kfold=10, lodo=True, networks=False,
+             augment=True,
              metrics=("sensitivity", "specificity", "macc", "roc_auc")),
     )
 }
@@ -203,7 +215,8 @@ def make_folds(protocol, y, groups, origin, *, seed=0):
     Parameters
     ----------
     protocol : str
-        ``"grouped-<k>-fold"`` or ``"lodo"``.
+        ``"grouped-<k>-fold"``, ``"lodo"`` or ``"lodo-augmented"`` (the folds of
+        ``"lodo"``; the copies take their sources' folds).
     y, groups, origin : array-like
         Labels, groups and origins of the recordings.
     seed : int, default=0
@@ -225,7 +238,7 @@ def make_folds(protocol, y, groups, origin, *, seed=0):
     from sklearn.model_selection import StratifiedGroupKFold
 
     y, groups, origin = np.asarray(y), np.asarray(groups), np.asarray(origin)
-    if protocol == LODO:
+    if protocol in (LODO, LODO_AUGMENTED):
         names = sorted({str(o) for o in origin})
         return np.array([names.index(str(o)) for o in origin]), names
     if not (protocol.startswith("grouped-") and protocol.endswith("-fold")):
@@ -246,8 +259,12 @@ def score(task, y_true, y_pred, class_scores=None, classes=None):
     return score_task(kind, y_true, y_pred, class_scores, classes)
 
 
-def score_by_origin(task, y_true, y_pred, class_scores, classes, origin):
+def score_by_origin(task, y_true, y_pred, class_scores, classes, origin, *, novel=None):
     """Every score of each origin's recordings: ``{origin: {"n": count, **scores}}``, sorted.
+
+    ``novel`` (1.0, 0.0 or NaN per recording: beyond the fold's novelty gate,
+    within it, no gate) adds ``"uncertain"``, the share of an origin's
+    recordings beyond the gate, to every origin that has a gate.
 
     Examples
     --------
@@ -264,6 +281,8 @@ def score_by_origin(task, y_true, y_pred, class_scores, classes, origin):
         part = None if class_scores is None else np.asarray(class_scores)[sel]
         out[o] = {"n": int(sel.sum()),
                   **score(task, y_true[sel], y_pred[sel], part, classes)}
+        if novel is not None and not np.isnan(np.asarray(novel, dtype=float)[sel]).all():
+            out[o]["uncertain"] = float(np.nanmean(np.asarray(novel, dtype=float)[sel]))
     return out
 
 

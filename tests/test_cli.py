@@ -222,6 +222,20 @@ def test_a_saved_model_predicts_the_same_in_a_new_process(tmp_path):
     assert card["task"] == "a" and card["cv"]["scores"]["balanced_accuracy"] > 0.4
 
 
+def test_train_with_augmentation_says_so_and_counts_the_recordings_once(tmp_path, small_model):
+    card = train("a", "svm", tmp_path / "aug", cv=3, augment=True, log=lambda *_: None)
+    plain = read_card(small_model)
+    assert card["augment"] is True and not plain["augment"]
+    assert card["command"].endswith("--augment")
+    assert card["training_data"] == plain["training_data"]  # copies are not recordings
+    assert card["cv"]["scheme"] == plain["cv"]["scheme"]
+    assert card["evaluation"]["protocols"]["grouped-3-fold"]["per_origin"]["set A"]["n"] == 124
+    from hbclf.cli import build_parser
+
+    assert build_parser().parse_args(["train", "--out", "m", "--augment"]).augment
+    assert not build_parser().parse_args(["train", "--out", "m"]).augment
+
+
 def test_train_reproduces_the_shipped_card(tmp_path, physionet_home):
     """Retraining gives the shipped model: settings exactly, floating point within BLAS noise.
 
@@ -236,7 +250,8 @@ def test_train_reproduces_the_shipped_card(tmp_path, physionet_home):
     """
     shipped = read_card(default_model_path())
     card = train(shipped["task"], shipped["model"], tmp_path / "again",
-                 physionet_home=physionet_home, log=lambda *_: None)
+                 physionet_home=physionet_home, augment=shipped.get("augment", False),
+                 log=lambda *_: None)
     data = tasks.get(shipped["task"]).load(physionet_home=physionet_home)
     one_each = {}
     for origin in np.unique(data.origin):

@@ -270,6 +270,42 @@ def test_heart_task_holds_every_database_out_and_skips_the_networks(tmp_path):
     assert set(per_db["model"]) == {"origin", "logreg"}
     assert {"set A", "set B", "training-a", "mean"} <= set(per_db["database"])
     assert not (out / "runs" / "heart" / "lodo" / "cnn").exists()
+    # with device augmentation: the same folds, the same recordings tested, none of them a copy
+    augmented = pd.read_csv(out / "heart" / "lodo-augmented" / "folds.csv")
+    pd.testing.assert_frame_equal(augmented, lodo)
+    assert set(per_db["protocol"]) == {Q, "lodo", "lodo-augmented"}
+    oof = pd.read_csv(out / "heart" / "lodo-augmented" / "oof_predictions.csv")
+    assert len(oof) == len(lodo) and oof["logreg"].notna().all()
+    copies = list((out / ".cache" / "augmented").rglob("*.flac"))
+    assert len(copies) == len(lodo)
+    assert "lodo-augmented" in (out / "README.md").read_text()
+
+
+def test_augmented_copies_train_only_the_folds_of_other_databases(monkeypatch):
+    """A copy (rows past n_recordings) is never tested, and never trains the fold that holds
+    out its source's database."""
+    seen = {}
+
+    def spy(task, est, X, y, groups, train, test, **kwargs):
+        seen["train"], seen["test"] = train, test
+        return est, {"params": {}, "novel": None, "scores": {"balanced_accuracy": 0.5},
+                     "pred": ["normal"] * len(test), "classes": ["abnormal", "normal"],
+                     "class_scores": np.zeros((len(test), 2))}
+
+    monkeypatch.setattr(run, "evaluate_fold", spy)
+    origin = np.array(["db1", "db1", "db2", "db3"])
+    fold, _ = tasks.make_folds("lodo-augmented", ["normal", "abnormal"] * 2, [1, 2, 3, 4], origin)
+    rows = np.r_[np.arange(4), np.arange(4)]
+    X = np.arange(8.0)[:, None]
+    for k in range(3):
+        _, rec = run.run_fold("heart", "lodo-augmented", "logreg", k, X,
+                              np.array(["normal", "abnormal"] * 2)[rows], np.arange(4)[rows],
+                              origin[rows], fold[rows], seed=0, quick=True, search=False,
+                              n_threads=1, n_recordings=4)
+        assert set(seen["test"]) == set(np.flatnonzero(fold == k))  # originals only
+        assert set(seen["train"]) == set(np.flatnonzero(fold[rows] != k))
+        assert not set(seen["train"] % 4) & set(seen["test"])  # no copy of a tested recording
+        assert rec["index"] == seen["test"].tolist()
 
 
 def test_dask_cluster_gives_the_same_table(tmp_path):
@@ -409,3 +445,24 @@ def test_readme_ranks_shipping_candidates_by_their_mean_and_worst_database(tmp_p
     line, = uncertain(tmp_path, tables)
     assert "2.5% of a held-out database" in line and "at most 5.0% (set A)" in line
     assert choice(tmp_path, {}) == uncertain(tmp_path, {}) == []
+
+
+def test_readme_compares_every_model_with_and_without_augmentation(tmp_path):
+    from benchmarks.readme import augmentation, choice
+
+    rows = []
+    for protocol, macc in (("lodo", [0.7, 0.5]), ("lodo-augmented", [0.8, 0.6])):
+        for db, m in zip(["set A", "training-e"], macc):
+            rows.append({"protocol": protocol, "model": "logreg", "database": db, "macc": m,
+                         "uncertain": 0.1 if protocol == "lodo" else 0.02})
+    (tmp_path / "heart").mkdir()
+    pd.DataFrame(rows).to_csv(tmp_path / "heart" / "per_database.csv", index=False)
+    tables = {("heart", "lodo"): "", ("heart", "lodo-augmented"): ""}
+    (line,) = [x for x in augmentation(tmp_path, tables) if x.startswith("| `")]
+    # mean, valve disease (set A), other (training-e), worst, most uncertain: without → with
+    assert line == ("| `logreg` | 0.600 → 0.700 | 0.700 → 0.800 | 0.500 → 0.600 | "
+                    "0.500 → 0.600 | 10.0% → 2.0% |")
+    ranked = [x for x in choice(tmp_path, tables) if x.startswith("| `")]
+    assert ranked[0].startswith("| `logreg` augmented |") and len(ranked) == 2
+    pd.DataFrame(rows[:2]).to_csv(tmp_path / "heart" / "per_database.csv", index=False)
+    assert augmentation(tmp_path, tables) == []  # nothing augmented in this run
