@@ -214,6 +214,9 @@ def cmd_info(args):
         print(f"trained on {td.get('recordings')} recordings: {td.get('dataset')} "
               f"({td.get('groups')} groups), read at {td.get('rate_hz')} Hz")
         print("per class  " + ", ".join(f"{k} {v}" for k, v in td.get("per_class", {}).items()))
+        if card.get("augment"):
+            print("augmented  one device-augmented copy of every recording joined the training "
+                  "data (hbclf.augment)")
     for step in card.get("steps", []):
         print(f"step       {step}")
     evaluation = card.get("evaluation", {}).get("protocols")

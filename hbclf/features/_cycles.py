@@ -292,9 +292,7 @@ class StateFeatures(SegmentedTable):
             moments = moments[np.isfinite(moments).all(axis=1)]
             shape += _mean_std(moments[:, 0]) + _mean_std(moments[:, 1])
         nfft = int(2 ** np.ceil(np.log2(self.sr / 4)))  # 4 Hz bins (or finer)
-        freqs = np.fft.rfftfreq(nfft, 1 / self.sr)
-        bands = np.array([(freqs >= lo) & (freqs < hi) for lo, hi in STATE_BANDS], dtype=float)
-        bands /= np.maximum(bands.sum(axis=1, keepdims=True), 1)
+        bands = _band_means(self.sr, nfft)
         mel = _mel_bank(self.sr, nfft, 26, min(1000.0, self.sr / 2))
         power, cepstra = [], []
         for st in range(4):
@@ -323,6 +321,16 @@ def _power(x, nfft):
         return np.zeros(nfft // 2 + 1)
     x = (x - x.mean()) * np.hamming(len(x))
     return np.abs(np.fft.rfft(x, nfft)) ** 2 / len(x)
+
+
+@functools.lru_cache(maxsize=8)
+def _band_means(sr, nfft):
+    """Rows averaging an ``nfft``-point power spectrum over each of :data:`STATE_BANDS`."""
+    freqs = np.fft.rfftfreq(nfft, 1 / sr)
+    bands = np.array([(freqs >= lo) & (freqs < hi) for lo, hi in STATE_BANDS], dtype=float)
+    bands /= np.maximum(bands.sum(axis=1, keepdims=True), 1)
+    bands.setflags(write=False)  # shared by every call
+    return bands
 
 
 @functools.lru_cache(maxsize=8)
