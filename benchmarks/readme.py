@@ -207,12 +207,11 @@ def uncertain(out, tables):
     if dbs is None:
         return []
     p = dbs[dbs["candidate"] == shipped]
-    model = shipped
     if p.empty or "uncertain" not in p or p["uncertain"].isna().all():
         return []
     worst = p.loc[p["uncertain"].idxmax()]
     return [f"Novelty gate (\"uncertain\", `hbclf.novelty`), `heart`, leave-one-database-out, "
-            f"{model} (the shipped model's kind): {p['uncertain'].mean():.1%} of a held-out "
+            f"{shipped} (the shipped model's kind): {p['uncertain'].mean():.1%} of a held-out "
             f"database's recordings in the mean, at most {worst['uncertain']:.1%} "
             f"({worst['database']})."]
 
