@@ -302,6 +302,16 @@ def _calibration_text(clf):
     return text
 
 
+def _with_copies(F, copies, *columns):
+    """``F`` and each of ``columns`` (labels, groups, origins, folds) with one augmented copy's
+    row after the originals' (a copy takes its source's label, group, origin and fold); as they
+    are when ``copies`` is None."""
+    columns = [np.asarray(c) for c in columns]
+    if copies is None:
+        return (F, *columns)
+    return (np.concatenate([F, copies]), *(np.r_[c, c] for c in columns))
+
+
 def _evaluate(task, head, F, data, protocol, *, seed, copies=None):
     """Out-of-fold scores of ``head`` under one protocol, as the harness computes them.
 
@@ -320,15 +330,15 @@ def _evaluate(task, head, F, data, protocol, *, seed, copies=None):
 
     y, groups = data.y, data.groups
     fold, _ = tasks.make_folds(protocol, y, groups, data.origin, seed=seed)
-    rows = np.arange(len(y)) if copies is None else np.r_[np.arange(len(y)), np.arange(len(y))]
-    X = F if copies is None else np.concatenate([F, copies])
+    X, y_all, groups_all, origin_all, fold_all = _with_copies(F, copies, y, groups, data.origin,
+                                                              fold)
     per_fold, proba, classes = [], None, None
     pred, novel = np.empty(len(y), dtype=object), np.full(len(y), np.nan)
     for k in np.unique(fold):
-        test = np.flatnonzero(fold == k)
-        _, rec = tasks.evaluate_fold(task, clone(head), X, y[rows], groups[rows],
-                                     np.flatnonzero(fold[rows] != k), test, seed=seed,
-                                     domains=np.asarray(data.origin)[rows])
+        test = np.flatnonzero(fold == k)  # originals only: the copies come after them
+        _, rec = tasks.evaluate_fold(task, clone(head), X, y_all, groups_all,
+                                     np.flatnonzero(fold_all != k), test, seed=seed,
+                                     domains=origin_all)
         per_fold.append(rec["scores"])
         classes = rec["classes"]
         if proba is None:
@@ -445,11 +455,8 @@ def train(task="heart", model="et_cycles_db", out=None, *, cv=5, seed=0, data_ho
         bacc = evaluation[protocol]["scores"]["balanced_accuracy"]
         log(f"{protocol}: balanced accuracy {bacc:.3f} (mean over folds)")
     protocol = next(iter(evaluation))
-    if copies is not None:  # the copies in their sources' groups and databases
-        F, y, groups, origin = (np.concatenate([F, copies]), np.r_[y, y], np.r_[groups, groups],
-                                np.r_[data.origin, data.origin])
-    else:
-        origin = data.origin
+    # the copies, if any, in their sources' groups and databases
+    F, y, groups, origin = _with_copies(F, copies, y, groups, data.origin)
     head.fit(F, y, **tasks.fit_params(head, groups, origin))
     # "uncertain": farther from the training recordings than most of a source held out
     novelty = (fit_novelty(head, F, y, domains=origin, groups=groups, seed=seed)
