@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -452,3 +454,18 @@ def test_a_segmenter_learns_childrens_rates_from_faster_versions():
     assert not np.allclose(plain.coef_, child.coef_)
     # 80 bpm is below the 90 bpm recording's own rate: it is skipped, not an error
     assert child.n_recordings_ == 3
+
+
+def test_the_rate_stays_finite_when_no_interval_is_near_the_median():
+    from hbclf.heartbeat._detect import _cycle_length
+
+    # three S1s 0.3 s and 1.0 s apart: neither interval is within 25% of their median (0.65 s),
+    # which once gave the mean of nothing, a NaN heart rate (seen on 1.5 s PhysioNet clips)
+    s1 = np.array([0.2, 0.5, 1.5])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "mean of empty slice" either
+        assert _cycle_length(s1, [0.62]) == pytest.approx(0.62)
+    # steady beats 10% or more from the candidate: their mean is the cycle
+    assert _cycle_length(np.arange(6) * 0.5, [0.8]) == pytest.approx(0.5)
+    # within 10%: the candidate stands
+    assert _cycle_length(np.arange(6) * 0.5, [0.52]) == pytest.approx(0.52)

@@ -437,6 +437,23 @@ def detect(y, sr, *, segmenter=None):
 _RECENT, _RECENT_SIZE, _RECENT_LOCK = {}, 4, threading.Lock()
 
 
+def _cycle_length(s1, cycles):
+    """The heart cycle (s) of a recording from its blocks' winning candidates and its S1 times.
+
+    The winning candidate cycle (the autocorrelation of the whole envelope, steadier than a
+    few intervals), unless the decoded beats disagree by over 10% (the duration model let
+    them move): then the mean of the S1-S1 intervals within 25% of their median. Where no
+    interval is that near the median (two or three S1s, far apart), the candidate stands.
+    """
+    cycle = float(np.median(cycles))
+    rr = np.diff(s1)
+    near = rr[np.abs(rr - np.median(rr)) <= 0.25 * np.median(rr)]
+    if near.size == 0:
+        return cycle
+    decoded = float(near.mean())
+    return cycle if abs(decoded - cycle) <= 0.1 * cycle else decoded
+
+
 def _recording_key(y, sr):
     """The samples' hash (no copy of a contiguous array), their type and the rate."""
     import hashlib
@@ -491,14 +508,7 @@ def _detect(y, sr, segmenter):
         return _none("fewer than two S1 sounds found", quality, env)
     systole = np.array([s2[s2 > a][0] - a for a in s1 if np.any(s2 > a)])
     diastole = np.array([s1[s1 > b][0] - b for b in s2 if np.any(s1 > b)])
-    # the rate: the winning candidate cycle (the autocorrelation of the whole envelope, steadier
-    # than a few intervals), unless the decoded beats disagree by over 10% (the duration model
-    # let them move): then the mean of the S1-S1 intervals within 25% of their median
-    rr = np.diff(s1)
-    decoded = float(rr[np.abs(rr - np.median(rr)) <= 0.25 * np.median(rr)].mean())
-    cycle = float(np.median(cycles))
-    cycle = cycle if abs(decoded - cycle) <= 0.1 * cycle else decoded
-    return Heartbeats(s1=s1, s2=s2, heart_rate=60.0 / cycle,
+    return Heartbeats(s1=s1, s2=s2, heart_rate=60.0 / _cycle_length(s1, cycles),
                       intervals=np.diff(s1), systole=systole, diastole=diastole,
                       quality=quality, confidence=min(confidences),
                       envelope=env, states=states)
