@@ -27,7 +27,8 @@ Protocols:
 * ``lodo-augmented``: the same folds, each training recording joined by a
   device-augmented copy of itself (:mod:`hbclf.augment`) in its own group and
   database; test recordings are never augmented. Asked for with
-  ``Task.protocols(augmented=True)`` on a task that has ``lodo``.
+  ``Task.protocols(augmented=True)`` on a task whose ``augment`` is set
+  (``heart``).
 """
 
 from __future__ import annotations
