@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 BANDS = ((25, 45), (45, 80), (80, 200), (200, 400))
 RATE, LENGTH, MAX_CYCLES = 1000, 2500, 16
@@ -90,15 +91,12 @@ def build():
     return model
 
 
-def se_sp(truth, decided):
-    """Sensitivity and specificity (abnormal the positive class)."""
-    return decided[truth].mean(), (~decided[~truth]).mean()
-
-
 def main(argv=None):
     from joblib import Parallel, delayed
 
+    from benchmarks.records import pooled_predictions
     from hbclf import tasks
+    from hbclf.domains import domain_balanced_weights
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--physionet-home", required=True)
@@ -121,9 +119,7 @@ def main(argv=None):
         started = time.perf_counter()
         keras.utils.set_random_seed(k)
         train = fold[rec] != k
-        cells = np.char.add(data.origin[rec][train].astype(str), abnormal[rec][train].astype(str))
-        _, inverse, counts = np.unique(cells, return_inverse=True, return_counts=True)
-        weight = (len(cells) / (len(counts) * counts))[inverse]
+        weight = domain_balanced_weights(data.y[rec][train], data.origin[rec][train])
         model = build()
         model.fit(X[train].astype(np.float32), abnormal[rec][train].astype(np.float32),
                   sample_weight=weight, epochs=args.epochs, batch_size=256, verbose=0)
@@ -132,19 +128,19 @@ def main(argv=None):
             p_cnn[r] = p[rec[~train] == r].mean()
         print(f"fold {k}: {train.sum()} training cycles, {time.perf_counter() - started:.0f} s",
               flush=True)
-    p_ada = np.full(len(data.y), np.nan)
-    for k in range(len(names)):
-        r = json.loads((Path(args.results) / "runs" / "physionet" / "grouped-10-fold"
-                        / "potes_features" / f"fold{k}.json").read_text())
-        p_ada[np.array(r["index"])] = np.array(r["class_scores"])[:, r["classes"].index("abnormal")]
+    runs = Path(args.results) / "runs" / "physionet" / "grouped-10-fold" / "potes_features"
+    records = [json.loads((runs / f"fold{k}.json").read_text()) for k in range(len(names))]
+    _, scores, classes = pooled_predictions(records, "potes_features", len(data.y))
+    p_ada = scores[:, classes.index("abnormal")]
     # a recording without beats has no cycles: the feature half decides it alone
     both = (p_ada + np.where(np.isnan(p_cnn), p_ada, p_cnn)) / 2
     for name, p in (("potes_features", p_ada), ("CNN half", p_cnn), ("ensemble", both)):
-        folds = np.array([se_sp(abnormal[(fold == k) & ~np.isnan(p)],
-                                p[(fold == k) & ~np.isnan(p)] > 0.5) for k in range(len(names))])
-        scores = folds.mean(axis=1)  # MAcc of each fold
-        print(f"{name}: MAcc {np.mean(scores):.3f} ± {np.std(scores):.3f} over the ten folds "
-              f"(Se {folds[:, 0].mean():.3f}, Sp {folds[:, 1].mean():.3f})")
+        decided = np.where(p > 0.5, "abnormal", "normal")
+        scored = [(fold == k) & ~np.isnan(p) for k in range(len(names))]
+        per_fold = pd.DataFrame([tasks.score("physionet", data.y[m], decided[m]) for m in scored])
+        print(f"{name}: MAcc {per_fold['macc'].mean():.3f} ± {per_fold['macc'].std(ddof=0):.3f} "
+              f"over the ten folds (Se {per_fold['sensitivity'].mean():.3f}, "
+              f"Sp {per_fold['specificity'].mean():.3f})")
 
 
 if __name__ == "__main__":
