@@ -68,35 +68,24 @@ def extract(featurizer, files, cache_dir, code, *, n_jobs=1, memo=None):
 
     The cache key is the featurizer's parameters, the paths and ``code`` (the
     digest of hbclf's code), so a code change never reuses stale features.
-    With ``n_jobs`` > 1 the recordings are shared out (every ``n_jobs``-th to
-    one process, a copy of the featurizer each): features are computed per
-    recording, so the table is the same as one process's, in the same order.
+    The recordings are read by :func:`hbclf.pipelines.feature_table`
+    (``n_jobs`` processes, a few recordings at a time): the table is the same
+    as one process's, in the same order.
     ``memo`` (``{path: row}``, this featurizer's rows computed earlier in the
     run) spares computing a recording again for another task: only the
     recordings it lacks are computed, and their rows are added to it.
     """
-    from joblib import Memory, Parallel, delayed
-    from sklearn.base import clone
+    from joblib import Memory
+
+    from hbclf import pipelines
 
     memo = {} if memo is None else memo
-
-    def table(featurizer, files, n_jobs):
-        if n_jobs <= 1 or len(files) < 2 * n_jobs:
-            return featurizer.fit_transform(files)
-        parts = Parallel(n_jobs=n_jobs)(delayed(clone(featurizer).fit_transform)(files[k::n_jobs])
-                                        for k in range(n_jobs))
-        if not all(isinstance(p, np.ndarray) and p.ndim == 2 for p in parts):
-            return featurizer.fit_transform(files)  # not a table: one process
-        out = np.empty((len(files), parts[0].shape[1]), dtype=np.result_type(*parts))
-        for k, part in enumerate(parts):
-            out[k::n_jobs] = part
-        return out
 
     def compute(featurizer, files, code, n_jobs):
         todo = [f for f in files if f not in memo]
         if not todo:
             return np.stack([memo[f] for f in files])
-        new = table(featurizer, todo, n_jobs)
+        new = pipelines.feature_table(featurizer, todo, n_jobs=n_jobs)
         if not (isinstance(new, np.ndarray) and new.ndim == 2):
             return new  # not a table (the memo only ever holds table rows: todo is files)
         memo.update(zip(todo, new))

@@ -13,6 +13,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from hbclf import pipelines, tasks
 from hbclf.base import LearnsNothingMixin
+from hbclf.datasets import load_pascal
 from hbclf.metrics import binary_scores, challenge_a, challenge_b, score_task
 
 
@@ -409,16 +410,35 @@ def test_a_feature_column_of_rounding_noise_is_refused(tmp_path, monkeypatch, ca
     assert not (out / "runs" / "a").exists()
 
 
-def test_features_shared_out_between_processes_are_the_same_table(tmp_path):
+def test_features_shared_out_between_processes_are_the_same_table(tmp_path, monkeypatch):
+    """pipelines.feature_table (processes, four recordings a call) gives fit_transform's table
+    row for row, segments each recording once for the union's two transformers (fit_transform
+    over the whole list segments it twice), and is what the harness reads."""
     from benchmarks.records import extract
-    from hbclf.datasets import embedded_data_home
+    from hbclf.heartbeat import _detect
 
-    files = [str(f) for f in sorted((embedded_data_home() / "examples").glob("*.wav"))]
+    files = [str(f) for f in load_pascal("a").filenames[:72]]
     featurizer, _ = pipelines.split_stateless(pipelines.make("logreg_cycles"))
-    one = extract(featurizer, files, tmp_path / "one", "code", n_jobs=1)
-    two = extract(featurizer, files, tmp_path / "two", "code", n_jobs=2)
-    assert one.shape == (len(files), len(featurizer.get_feature_names_out())) and len(files) >= 4
-    np.testing.assert_array_equal(one, two)
+    calls, tables = [], []
+    segment = _detect._detect
+    monkeypatch.setattr(_detect, "_detect", lambda *a: calls.append(1) or segment(*a))
+    for read, segmentations in ((featurizer.fit_transform, 2 * len(files)),
+                                (lambda f: pipelines.feature_table(featurizer, f), len(files))):
+        _detect._RECENT.clear()
+        calls.clear()
+        tables.append(read(files))
+        assert len(calls) == segmentations
+    table = tables[0]
+    np.testing.assert_array_equal(tables[1], table)
+    assert table.shape == (len(files), len(featurizer.get_feature_names_out()))
+    np.testing.assert_array_equal(pipelines.feature_table(featurizer, files, n_jobs=2), table)
+    np.testing.assert_array_equal(extract(featurizer, files, tmp_path, "code", n_jobs=2), table)
+    mfcc, _ = pipelines.split_stateless(pipelines.make("cnn"))  # sequences: one call
+    seqs = pipelines.feature_table(mfcc, files[:6], n_jobs=2)
+    assert len(seqs) == 6
+    np.testing.assert_array_equal(seqs[5], mfcc.fit_transform(files[5:6])[0])
+    with pytest.raises(ValueError, match="learn nothing"):
+        pipelines.feature_table(pipelines.make("svm"), files)
 
 
 def test_readme_ranks_shipping_candidates_by_their_mean_and_worst_database(tmp_path):
