@@ -456,6 +456,29 @@ def test_a_segmenter_learns_childrens_rates_from_faster_versions():
     assert child.n_recordings_ == 3
 
 
+def test_a_segmenter_learns_with_another_classifier(tmp_path):
+    from sklearn.base import clone
+    from sklearn.neural_network import MLPClassifier
+
+    data = [synthetic_pcg(heart_rate=hr, seconds=8, sr=4000, seed=hr) for hr in (60, 80, 100)]
+    X, y = [(w, 4000) for w, _ in data], [truth for _, truth in data]
+    mlp = MLPClassifier(hidden_layer_sizes=(8,), max_iter=2000, random_state=0)
+    seg = Segmenter(speedups=(1.0,), estimator=mlp).fit(X, y)
+    assert not hasattr(seg, "coef_") and seg.estimator_ is not mlp
+    assert clone(seg).get_params()["estimator"].hidden_layer_sizes == (8,)
+    env = frame_envelopes(*X[0])
+    # the classifier's posteriors over the states' frequencies (Springer's scaled likelihoods)
+    posterior = np.exp(seg.log_emission(env) + np.log(seg.class_prior_))
+    assert posterior.shape == (len(env), 4)
+    np.testing.assert_allclose(posterior.sum(axis=1), 1.0)
+    w, truth = synthetic_pcg(heart_rate=70, seconds=8, sr=4000, seed=9)
+    found = detect(w, 4000, segmenter=seg)
+    assert score_detection(found.s1, truth["s1"], tol=0.06)["f1"] == 1.0
+    with pytest.raises(ValueError, match="only the default logistic"):
+        seg.save(tmp_path / "mlp.json")
+    assert not (tmp_path / "mlp.json").exists()
+
+
 def test_the_rate_stays_finite_when_no_interval_is_near_the_median():
     from hbclf.heartbeat._detect import _cycle_length
 

@@ -46,11 +46,20 @@ class Segmenter(BaseEstimator):
         :func:`faster_heart` makes them with ``child=True``: systole and
         diastole shortened, the sounds as they are (rates below the
         recording's own are skipped).
+    estimator : classifier, optional
+        Another scikit-learn classifier with ``predict_proba`` to learn the
+        states (a clone is fitted; ``C`` is then unused), e.g. an
+        ``MLPClassifier`` that sees the envelopes' shapes non-linearly. Such a
+        segmenter works in :func:`detect` but is not saved as numbers
+        (:meth:`save` is for the default logistic regression only).
 
     Attributes
     ----------
     coef_ : ndarray of shape (4, n_features)
+        The logistic regression's (absent with ``estimator``).
     intercept_ : ndarray of shape (4,)
+    estimator_ : classifier
+        The fitted ``estimator`` (only with one).
     class_prior_ : ndarray of shape (4,)
         Share of training frames in each state.
     n_recordings_ : int
@@ -67,11 +76,12 @@ class Segmenter(BaseEstimator):
     """
 
     def __init__(self, *, C=1.0, context=(-4, -2, 0, 2, 4), speedups=(1.0, 1.5, 2.0),
-                 child_rates=()):
+                 child_rates=(), estimator=None):
         self.C = C
         self.context = context
         self.speedups = speedups
         self.child_rates = child_rates
+        self.estimator = estimator
 
     def fit(self, X, y):
         """Learn the emission model from annotated recordings.
@@ -108,8 +118,16 @@ class Segmenter(BaseEstimator):
         if missing:
             raise ValueError(f"the annotations cover no frame of state(s) "
                              f"{[STATES[i] for i in missing]}")
-        lr = LogisticRegression(C=self.C, max_iter=2000).fit(rows, targets)
-        self.coef_, self.intercept_ = lr.coef_, lr.intercept_
+        if self.estimator is None:
+            lr = LogisticRegression(C=self.C, max_iter=2000).fit(rows, targets)
+            self.coef_, self.intercept_ = lr.coef_, lr.intercept_
+        else:
+            from sklearn.base import clone
+
+            self.estimator_ = clone(self.estimator).fit(rows, targets)
+            if list(self.estimator_.classes_) != list(range(N_STATES)):
+                raise ValueError(f"estimator learned classes {list(self.estimator_.classes_)}, "
+                                 f"expected the states {list(range(N_STATES))}")
         self.class_prior_ = np.bincount(targets, minlength=N_STATES) / len(targets)
         self.n_recordings_ = len(X)
         return self
@@ -133,10 +151,16 @@ class Segmenter(BaseEstimator):
         -------
         ndarray of shape (n_frames, 4)
         """
+        if self.estimator is not None:
+            proba = self.estimator_.predict_proba(_design(env, self.context))
+            return np.log(np.maximum(proba, 1e-300)) - np.log(self.class_prior_)
         return log_emission(env, self.coef_, self.intercept_, self.class_prior_, self.context)
 
     def save(self, path):
         """Write the model as JSON (numbers only: safe to share and to load)."""
+        if self.estimator is not None:
+            raise ValueError("only the default logistic-regression emission is saved as "
+                             "numbers; keep a segmenter with another estimator in memory")
         write_model(path, {"C": self.C, "context": list(self.context),
                            "speedups": list(self.speedups),
                            "child_rates": list(self.child_rates)},
