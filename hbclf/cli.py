@@ -3,7 +3,7 @@
     hbclf predict recording.wav [more.wav | folder/ ...] [--model DIR] [--format table|json|csv]
     hbclf segment recording.wav [...] [--beats] [--plot out.png] [--format table|json|csv]
     hbclf train --task heart|all|a|b|binary|physionet --model NAME --out DIR [--no-calibrate]
-                [--augment]
+                [--augment] [--n-jobs N]
     hbclf info [--model DIR]
     hbclf --version
 
@@ -193,7 +193,7 @@ def cmd_train(args):
     card = train(args.task, args.model, args.out, cv=args.cv, seed=args.seed,
                  data_home=args.data_home,
                  physionet_home=args.physionet_home,
-                 calibrate=args.calibrate, augment=args.augment,
+                 calibrate=args.calibrate, augment=args.augment, n_jobs=args.n_jobs,
                  log=lambda m: print(m, file=sys.stderr))
     print(f"saved {card['model']} ({card['task']}) to {args.out}")
     return EXIT_OK
@@ -290,6 +290,9 @@ def build_parser(*, model_names=None):
     s.add_argument("--augment", action="store_true",
                    help="add one device-augmented copy of every recording to the training data "
                    "(hbclf.augment: band limits, equaliser, gain, noise, speed)")
+    s.add_argument("--n-jobs", type=int, default=-1, metavar="N",
+                   help="processes for the features and the card's folds (default -1: every "
+                   "core; the model is the same whatever it is)")
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("info", help="what a model is and how it scored")

@@ -312,7 +312,7 @@ def _with_copies(F, copies, *columns):
     return (np.concatenate([F, copies]), *(np.r_[c, c] for c in columns))
 
 
-def _evaluate(task, head, F, data, protocol, *, seed, copies=None):
+def _evaluate(task, head, F, data, protocol, *, seed, copies=None, n_jobs=None):
     """Out-of-fold scores of ``head`` under one protocol, as the harness computes them.
 
     ``copies``: features of one augmented copy of each recording, rows in the
@@ -322,7 +322,9 @@ def _evaluate(task, head, F, data, protocol, *, seed, copies=None):
     out-of-fold predictions per origin (PASCAL set, PhysioNet database) with
     the share of each beyond the fold's novelty gate (``uncertain``), the
     top-class expected calibration error, and the fold of each recording.
+    ``n_jobs``: folds run side by side in that many processes.
     """
+    from joblib import Parallel, delayed
     from sklearn.base import clone
 
     from . import tasks
@@ -334,11 +336,15 @@ def _evaluate(task, head, F, data, protocol, *, seed, copies=None):
                                                               fold)
     per_fold, proba, classes = [], None, None
     pred, novel = np.empty(len(y), dtype=object), np.full(len(y), np.nan)
-    for k in np.unique(fold):
+    ks = np.unique(fold)
+    # each fold is seeded: the same records whether they run one by one or side by side
+    records = Parallel(n_jobs=n_jobs)(
+        delayed(tasks.evaluate_fold)(task, clone(head), X, y_all, groups_all,
+                                     np.flatnonzero(fold_all != k), np.flatnonzero(fold == k),
+                                     seed=seed, domains=origin_all)
+        for k in ks)
+    for k, (_, rec) in zip(ks, records):
         test = np.flatnonzero(fold == k)  # originals only: the copies come after them
-        _, rec = tasks.evaluate_fold(task, clone(head), X, y_all, groups_all,
-                                     np.flatnonzero(fold_all != k), test, seed=seed,
-                                     domains=origin_all)
         per_fold.append(rec["scores"])
         classes = rec["classes"]
         if proba is None:
@@ -373,7 +379,7 @@ NOT_FOR = (
 
 
 def train(task="heart", model="et_cycles_db", out=None, *, cv=5, seed=0, data_home=None,
-          physionet_home=None, calibrate=True, augment=False, log=print):
+          physionet_home=None, calibrate=True, augment=False, n_jobs=None, log=print):
     """Fit a registry model on every labelled recording of a task and save it.
 
     The card records the model's out-of-fold scores under every protocol of
@@ -409,6 +415,10 @@ def train(task="heart", model="et_cycles_db", out=None, *, cv=5, seed=0, data_ho
         the copies join the final fit, the calibration and the novelty gate,
         and in the card's scores the training folds of their sources only
         (never a test fold).
+    n_jobs : int, optional
+        Processes for the feature extraction and the card's folds (joblib's
+        convention: None one, -1 every core). The model and its card are the
+        same whatever it is.
 
     Returns
     -------
@@ -429,7 +439,7 @@ def train(task="heart", model="et_cycles_db", out=None, *, cv=5, seed=0, data_ho
     featurizer, head = pipelines.split_stateless(pipe)
     t0 = time.perf_counter()
     # feature extraction learns nothing: computed once, shared by the CV folds and the fit
-    F = featurizer.fit_transform(X) if featurizer is not None else X
+    F = pipelines.feature_table(featurizer, X, n_jobs=n_jobs) if featurizer is not None else X
     copies = None
     if augment:
         import tempfile
@@ -441,16 +451,17 @@ def train(task="heart", model="et_cycles_db", out=None, *, cv=5, seed=0, data_ho
                              "that reads a feature table")
         log(f"augmenting {len(X)} recordings")
         with tempfile.TemporaryDirectory() as tmp:
-            copies = featurizer.fit_transform(augment_files(X, tmp, random_state=seed,
-                                                            n_jobs=-1))
+            copies = pipelines.feature_table(
+                featurizer, augment_files(X, tmp, random_state=seed, n_jobs=-1), n_jobs=n_jobs)
     # a network is not calibrated: its weights are saved by Keras, not inside a calibrator
     if (calibrate and model not in pipelines.networks()) or not hasattr(head, "predict_proba"):
         name, clf = head.steps[-1]
         head.steps[-1] = (name, GroupedCalibration(clf, n_splits=5, random_state=seed))
     evaluation, fold = {}, None
     for protocol in t.protocols(cv=cv if t.kfold is None else None):
-        evaluation[protocol], folds = _evaluate(task, head, F, data, protocol, seed=seed,
-                                                copies=copies)
+        evaluation[protocol], folds = _evaluate(
+            task, head, F, data, protocol, seed=seed, copies=copies,
+            n_jobs=1 if model in pipelines.networks() else n_jobs)  # TensorFlow has threads
         fold = folds if fold is None else fold
         bacc = evaluation[protocol]["scores"]["balanced_accuracy"]
         log(f"{protocol}: balanced accuracy {bacc:.3f} (mean over folds)")

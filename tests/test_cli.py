@@ -236,6 +236,18 @@ def test_train_with_augmentation_says_so_and_counts_the_recordings_once(tmp_path
     assert not build_parser().parse_args(["train", "--out", "m"]).augment
 
 
+def test_train_gives_the_same_model_whatever_n_jobs(tmp_path, small_model):
+    """Features shared among processes and folds run side by side: the same card and model."""
+    from hbclf.cli import build_parser
+
+    card = train("a", "svm", tmp_path / "two", cv=3, n_jobs=2, log=lambda *_: None)
+    assert card["evaluation"] == read_card(small_model)["evaluation"]
+    files = [str(f) for f in load_pascal("a").filenames[::10]]
+    np.testing.assert_array_equal(load_model(tmp_path / "two")[0].predict_proba(files),
+                                  load_model(small_model)[0].predict_proba(files))
+    assert build_parser().parse_args(["train", "--out", "m"]).n_jobs == -1
+
+
 def test_train_reproduces_the_shipped_card(tmp_path, physionet_home):
     """Retraining gives the shipped model: settings exactly, floating point within BLAS noise.
 
@@ -251,7 +263,7 @@ def test_train_reproduces_the_shipped_card(tmp_path, physionet_home):
     shipped = read_card(default_model_path())
     card = train(shipped["task"], shipped["model"], tmp_path / "again",
                  physionet_home=physionet_home, augment=shipped.get("augment", False),
-                 log=lambda *_: None)
+                 n_jobs=-1, log=lambda *_: None)
     data = tasks.get(shipped["task"]).load(physionet_home=physionet_home)
     one_each = {}
     for origin in np.unique(data.origin):
