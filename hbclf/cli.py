@@ -241,6 +241,18 @@ def cmd_info(args):
     return EXIT_OK
 
 
+def _n_jobs(text):
+    """``--n-jobs``: a whole number of processes, -1 (or below) counting back from every core."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n == 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of processes (1 or more, "
+                                         "or -1 for every core)")
+    return n
+
+
 def build_parser(*, model_names=None):
     """The argument parser; ``model_names`` are listed in ``train --help`` when given
     (importing the registry costs a second, so only ``train`` asks for them)."""
@@ -290,7 +302,7 @@ def build_parser(*, model_names=None):
     s.add_argument("--augment", action="store_true",
                    help="add one device-augmented copy of every recording to the training data "
                    "(hbclf.augment: band limits, equaliser, gain, noise, speed)")
-    s.add_argument("--n-jobs", type=int, default=-1, metavar="N",
+    s.add_argument("--n-jobs", type=_n_jobs, default=-1, metavar="N",
                    help="processes for the features and the card's folds (default -1: every "
                    "core; the model is the same whatever it is)")
     s.set_defaults(func=cmd_train)

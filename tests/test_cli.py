@@ -236,7 +236,7 @@ def test_train_with_augmentation_says_so_and_counts_the_recordings_once(tmp_path
     assert not build_parser().parse_args(["train", "--out", "m"]).augment
 
 
-def test_train_gives_the_same_model_whatever_n_jobs(tmp_path, small_model):
+def test_train_gives_the_same_model_whatever_n_jobs(tmp_path, small_model, capsys):
     """Features shared among processes and folds run side by side: the same card and model."""
     from hbclf.cli import build_parser
 
@@ -246,6 +246,10 @@ def test_train_gives_the_same_model_whatever_n_jobs(tmp_path, small_model):
     np.testing.assert_array_equal(load_model(tmp_path / "two")[0].predict_proba(files),
                                   load_model(small_model)[0].predict_proba(files))
     assert build_parser().parse_args(["train", "--out", "m"]).n_jobs == -1
+    for bad in ("0", "two"):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["train", "--out", "m", "--n-jobs", bad])
+        assert f"--n-jobs: '{bad}' is not a number of processes" in capsys.readouterr().err
 
 
 def test_train_reproduces_the_shipped_card(tmp_path, physionet_home):
