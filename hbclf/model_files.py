@@ -312,6 +312,14 @@ def _with_copies(F, copies, *columns):
     return (np.concatenate([F, copies]), *(np.r_[c, c] for c in columns))
 
 
+def _fold_record(*args, **kwargs):
+    """:func:`hbclf.tasks.evaluate_fold`'s record, without the fitted model (from a worker,
+    only what the card needs travels back)."""
+    from . import tasks
+
+    return tasks.evaluate_fold(*args, **kwargs)[1]
+
+
 def _evaluate(task, head, F, data, protocol, *, seed, copies=None, n_jobs=None):
     """Out-of-fold scores of ``head`` under one protocol, as the harness computes them.
 
@@ -339,11 +347,11 @@ def _evaluate(task, head, F, data, protocol, *, seed, copies=None, n_jobs=None):
     ks = np.unique(fold)
     # each fold is seeded: the same records whether they run one by one or side by side
     records = Parallel(n_jobs=n_jobs)(
-        delayed(tasks.evaluate_fold)(task, clone(head), X, y_all, groups_all,
-                                     np.flatnonzero(fold_all != k), np.flatnonzero(fold == k),
-                                     seed=seed, domains=origin_all)
+        delayed(_fold_record)(task, clone(head), X, y_all, groups_all,
+                              np.flatnonzero(fold_all != k), np.flatnonzero(fold == k),
+                              seed=seed, domains=origin_all)
         for k in ks)
-    for k, (_, rec) in zip(ks, records):
+    for k, rec in zip(ks, records):
         test = np.flatnonzero(fold == k)  # originals only: the copies come after them
         per_fold.append(rec["scores"])
         classes = rec["classes"]
