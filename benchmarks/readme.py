@@ -4,6 +4,7 @@ beside the ``origin`` baseline and chance), both read from the tables just writt
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from hbclf import tasks
@@ -165,6 +166,13 @@ def augmentation(out, tables):
     return lines
 
 
+def ranking_score(maccs):
+    """How shipping candidates are ranked for a device never met: the mean of their
+    leave-one-database-out MAcc over the held-out databases and the worst database's."""
+    maccs = np.asarray(maccs, dtype=float)
+    return (maccs.mean() + maccs.min()) / 2
+
+
 def choice(out, tables):
     """Lines of a table: the models that could be shipped (every model of ``heart`` but the
     baselines), ranked for a device never met by the mean of their leave-one-database-out mean
@@ -177,10 +185,9 @@ def choice(out, tables):
     for model, g in dbs.groupby("candidate", sort=False):
         worst = g.loc[g["macc"].idxmin()]
         rows.append({"model": model, "mean": g["macc"].mean(), "worst": worst["macc"],
-                     "where": worst["database"],
+                     "score": ranking_score(g["macc"]), "where": worst["database"],
                      "uncertain": g["uncertain"].max() if "uncertain" in g else float("nan")})
     ranked = pd.DataFrame(rows)
-    ranked["score"] = (ranked["mean"] + ranked["worst"]) / 2
     ranked = ranked.sort_values("score", ascending=False, kind="stable").head(5)
     lines = ["", "Choosing the shipped model for a device never met: `heart`, "
              "leave-one-database-out (with or without device augmentation), ranked by the mean "

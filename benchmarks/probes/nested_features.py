@@ -47,6 +47,7 @@ def outer_fold(db, tables, head, data, seed=0):
     MAcc on ``db``."""
     from sklearn.base import clone
 
+    from benchmarks.readme import ranking_score
     from hbclf import tasks
 
     train = np.flatnonzero(data.origin != db)
@@ -54,7 +55,7 @@ def outer_fold(db, tables, head, data, seed=0):
     inner, outer = {}, {}
     for name, X in tables.items():
         per = macc_per_database(head, X, data, train, seed=seed)
-        inner[name] = (np.mean(list(per.values())) + min(per.values())) / 2
+        inner[name] = ranking_score(list(per.values()))
         _, rec = tasks.evaluate_fold("heart", clone(head), X, data.y, data.groups, train, test,
                                      seed=seed, domains=data.origin)
         outer[name] = rec["scores"]["macc"]
@@ -66,6 +67,7 @@ def outer_fold(db, tables, head, data, seed=0):
 def main(argv=None):
     from joblib import Parallel, delayed
 
+    from benchmarks.readme import ranking_score
     from benchmarks.records import code_digest, extract
     from hbclf import pipelines, tasks
 
@@ -94,7 +96,7 @@ def main(argv=None):
     for label, key in [(n, n) for n in names] + [("nested choice", "macc")]:
         v = np.array([r[key] for r in rows])
         print(f"{label}: mean {v.mean():.3f}, worst {v.min():.3f}, ranking score "
-              f"{(v.mean() + v.min()) / 2:.3f}")
+              f"{ranking_score(v):.3f}")
     return 0
 
 
