@@ -64,35 +64,52 @@ def fingerprint(config, code, model_text):
 
 
 def extract(featurizer, files, cache_dir, code, *, n_jobs=1, memo=None):
-    """Features of every recording, cached on disk.
+    """Features of every recording, cached on disk: :func:`extract_many` of one featurizer."""
+    return extract_many([featurizer], files, cache_dir, code, n_jobs=n_jobs,
+                        memos=None if memo is None else [memo])[0]
 
-    The cache key is the featurizer's parameters, the paths and ``code`` (the
+
+def extract_many(featurizers, files, cache_dir, code, *, n_jobs=1, memos=None):
+    """Each featurizer's features of every recording, cached on disk, computed together.
+
+    The cache key is a featurizer's parameters, the paths and ``code`` (the
     digest of hbclf's code), so a code change never reuses stale features.
-    The recordings are read by :func:`hbclf.pipelines.feature_table`
-    (``n_jobs`` processes, a few recordings at a time): the table is the same
-    as one process's, in the same order.
-    ``memo`` (``{path: row}``, this featurizer's rows computed earlier in the
-    run) spares computing a recording again for another task: only the
-    recordings it lacks are computed, and their rows are added to it.
+    The featurizers not in the cache read the recordings together through
+    :func:`hbclf.pipelines.feature_tables` (``n_jobs`` processes, a few
+    recordings at a time, each segmented once for all of them): each table is
+    the same as one process's, in the same order.
+    ``memos`` (one ``{path: row}`` per featurizer, its rows computed earlier
+    in the run) spare computing a recording again for another task: only the
+    recordings some featurizer lacks are computed, and the rows are added.
     """
     from joblib import Memory
 
     from hbclf import pipelines
 
-    memo = {} if memo is None else memo
+    files = [str(f) for f in files]
+    memos = [{} for _ in featurizers] if memos is None else memos
+    ready = {}
 
     def compute(featurizer, files, code, n_jobs):
-        todo = [f for f in files if f not in memo]
-        if not todo:
-            return np.stack([memo[f] for f in files])
-        new = pipelines.feature_table(featurizer, todo, n_jobs=n_jobs)
-        if not (isinstance(new, np.ndarray) and new.ndim == 2):
-            return new  # not a table (the memo only ever holds table rows: todo is files)
-        memo.update(zip(todo, new))
-        return np.stack([memo[f] for f in files]) if len(todo) < len(files) else new
+        if id(featurizer) not in ready:  # the cache held a stale entry after all
+            return pipelines.feature_table(featurizer, files, n_jobs=n_jobs)
+        return ready[id(featurizer)]
 
     cached = Memory(cache_dir, verbose=0).cache(compute, ignore=["n_jobs"])
-    return cached(featurizer, [str(f) for f in files], code, n_jobs)
+    pending = [i for i, featurizer in enumerate(featurizers)
+               if not cached.check_call_in_cache(featurizer, files, code, n_jobs)]
+    todo = [f for f in files if any(f not in memos[i] for i in pending)]
+    new = pipelines.feature_tables([featurizers[i] for i in pending], todo, n_jobs=n_jobs) \
+        if todo else [None] * len(pending)
+    for i, X in zip(pending, new):
+        if isinstance(X, np.ndarray) and X.ndim == 2:
+            memos[i].update(zip(todo, X))
+        elif X is not None:  # not a table: the memo holds none of it, so todo is every file
+            ready[id(featurizers[i])] = X
+            continue
+        ready[id(featurizers[i])] = X if len(todo) == len(files) else \
+            np.stack([memos[i][f] for f in files])
+    return [cached(featurizer, files, code, n_jobs) for featurizer in featurizers]
 
 
 def augmented_copies(files, cache_dir, code, *, seed, n_jobs=1):

@@ -43,8 +43,8 @@ from hbclf.io import AudioError
 from hbclf.tasks import evaluate_fold, make_folds
 
 from .readme import update_readme, write_results_readme
-from .records import (atomic_write, augmented_copies, code_digest, extract, fingerprint,
-                      params_text, read_record, write_record, write_timings)
+from .records import (atomic_write, augmented_copies, code_digest, extract_many,
+                      fingerprint, params_text, read_record, write_record, write_timings)
 from .segmentation import run_physionet_rhythm, run_segmentation
 from .tables import summarise
 
@@ -222,22 +222,27 @@ def run_task(task, args, models, out, config, code, backend, timings, memos):
         if augmented and todo and not copies:
             copies = augmented_copies(data.filenames, out / ".cache", code, seed=args.seed,
                                       n_jobs=n_jobs_extract)
-        X_of = {}  # features only for models with folds left to run, shared by protocols
+        # features only for models with folds left to run, shared by protocols; models with the
+        # same steps share one extraction
+        key_of, steps = {}, {}  # model -> key, key -> (first model, featurizer)
         for m in dict.fromkeys(m for m, _, _ in todo):
             featurizer, _ = pipelines.split_stateless(pipelines.make(m, quick=args.quick))
-            key = repr(featurizer)  # models with the same steps share one extraction
-            for name, files in [("", data.filenames)] + ([("+", copies)] if augmented else []):
-                if name + key in feats:
-                    continue
-                if featurizer is None:  # the model reads the files itself
-                    feats[name + key] = np.asarray(files)
-                    continue
-                feats[name + key] = extract(featurizer, files, out / ".cache", code,
-                                            n_jobs=n_jobs_extract,
-                                            memo=memos.setdefault(key, {}))
-                refuse_rounding_noise(m, featurizer, feats[name + key])
-            X_of[m] = (np.concatenate([feats[key], feats["+" + key]]) if augmented
-                       else feats[key])
+            key_of[m] = repr(featurizer)
+            steps.setdefault(key_of[m], (m, featurizer))
+        for name, files in [("", data.filenames)] + ([("+", copies)] if augmented else []):
+            keys = [k for k in steps if name + k not in feats]
+            for k in [k for k in keys if steps[k][1] is None]:  # the model reads the files itself
+                feats[name + k] = np.asarray(files)
+            keys = [k for k in keys if steps[k][1] is not None]
+            # computed together: each recording segmented once for every featurizer that needs it
+            extracted = extract_many([steps[k][1] for k in keys], files, out / ".cache", code,
+                                     n_jobs=n_jobs_extract,
+                                     memos=[memos.setdefault(k, {}) for k in keys])
+            for k, X in zip(keys, extracted):
+                refuse_rounding_noise(*steps[k], X)
+                feats[name + k] = X
+        X_of = {m: np.concatenate([feats[key], feats["+" + key]]) if augmented else feats[key]
+                for m, key in key_of.items()}
         n = len(data.y)
         rows = np.r_[np.arange(n), np.arange(n)] if augmented else np.arange(n)  # copies last
         jobs = (

@@ -105,7 +105,10 @@ class _Standardizer(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
-        return ((np.asarray(X, dtype=np.float32) - self.mean_) / self.scale_).astype(np.float32)
+        X = np.array(X, dtype=np.float32)  # one copy, standardised in place
+        X -= self.mean_
+        X /= self.scale_
+        return X
 
 
 def _as_3d(X):

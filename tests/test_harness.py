@@ -441,6 +441,41 @@ def test_features_shared_out_between_processes_are_the_same_table(tmp_path, monk
         pipelines.feature_table(pipelines.make("svm"), files)
 
 
+def test_featurizers_computed_together_segment_each_recording_once(tmp_path, monkeypatch):
+    """pipelines.feature_tables gives each featurizer's own table and segments a recording once
+    for all of them (once per featurizer one after another); the harness's extract_many reads
+    through it, keeps each table in its cache and fills only what the memos lack."""
+    from benchmarks.records import extract, extract_many
+    from hbclf.heartbeat import _detect
+
+    files = [str(f) for f in load_pascal("a").filenames[:24]]
+    steps = [pipelines.split_stateless(pipelines.make(m))[0]
+             for m in ("logreg_cycles", "sample_entry", "potes_features", "cnn")]
+    calls = []
+    segment = _detect._detect
+    monkeypatch.setattr(_detect, "_detect", lambda *a: calls.append(1) or segment(*a))
+    _detect._RECENT.clear()
+    alone = [pipelines.feature_table(f, files) for f in steps]
+    assert len(calls) == 3 * len(files)  # the MFCC sequences segment nothing
+    _detect._RECENT.clear()
+    calls.clear()
+    together = pipelines.feature_tables(steps, files)
+    assert len(calls) == len(files)
+    for a, b in zip(alone[:3], together[:3]):
+        assert a.dtype == b.dtype and a.shape[0] == len(files)
+        np.testing.assert_array_equal(a, b)
+    assert len(together[3]) == len(files)
+    np.testing.assert_array_equal(together[3][7], alone[3][7])
+    memos = [{f: alone[0][i] for i, f in enumerate(files[:10])}, {}, {}, {}]
+    tables = extract_many(steps, files, tmp_path, "code", n_jobs=2, memos=memos)
+    for a, b in zip(alone[:3], tables[:3]):
+        np.testing.assert_array_equal(a, b)
+    assert set(memos[1]) == set(files) and not memos[3]
+    calls.clear()
+    np.testing.assert_array_equal(extract(steps[1], files, tmp_path, "code"), alone[1])
+    assert not calls  # read from the cache
+
+
 def test_readme_ranks_shipping_candidates_by_their_mean_and_worst_database(tmp_path):
     from benchmarks.readme import choice, uncertain
     from hbclf.model_files import default_model_path, read_card
