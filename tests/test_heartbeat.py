@@ -411,8 +411,9 @@ def test_a_heart_whose_systole_outlasts_diastole_is_read_by_the_timing(monkeypat
     assert turned.heart_rate == pytest.approx(as_decoded.heart_rate)
 
 
-@pytest.mark.parametrize("rid, rate", [("201108011115", 120), ("201104141251", 140),
-                                       ("201106210943", 140)])
+# (201104141251 at 140 bpm was a third case until the perceptron joined the emission model:
+# it now reads that version right without the sounds' cue)
+@pytest.mark.parametrize("rid, rate", [("201108011115", 120), ("201106210943", 140)])
 def test_where_durations_and_timing_cannot_tell_the_sounds_tell_s1_from_s2(monkeypatch, rid,
                                                                           rate):
     """Set A recordings made faster by shortening diastole only, to where their systole is the
@@ -441,9 +442,10 @@ def test_confidence_is_high_on_a_clear_heart_and_zero_without_one():
     noise = np.random.default_rng(0).standard_normal(40000)
     assert detect(noise, 4000).confidence == 0.0
     # systole as long as diastole and a steady rhythm: neither the durations nor the timing
-    # can tell S1 from S2, so the assignment is a toss-up
+    # can tell S1 from S2, only the sounds' shapes in the emission model (0.62-0.65 for seeds
+    # 0-4 with the perceptron in it, S1 found right; 0.59-0.61 with the logistic regression alone)
     even, _ = synthetic_pcg(heart_rate=120, seconds=10, sr=4000, systole=0.25, seed=0)
-    assert detect(even, 4000).confidence <= 0.6
+    assert detect(even, 4000).confidence <= 0.7
 
 
 def test_a_segmenter_learns_childrens_rates_from_faster_versions():
@@ -474,7 +476,7 @@ def test_a_segmenter_learns_with_another_classifier(tmp_path):
     w, truth = synthetic_pcg(heart_rate=70, seconds=8, sr=4000, seed=9)
     found = detect(w, 4000, segmenter=seg)
     assert score_detection(found.s1, truth["s1"], tol=0.06)["f1"] == 1.0
-    with pytest.raises(ValueError, match="only the default logistic"):
+    with pytest.raises(ValueError, match="only the built-in emission"):
         seg.save(tmp_path / "mlp.json")
     assert not (tmp_path / "mlp.json").exists()
 

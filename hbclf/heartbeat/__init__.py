@@ -6,8 +6,9 @@ regression-HSMM-based heart sound segmentation" (IEEE TBME 63(4)):
 1. resample to 1 kHz, band-pass 25-400 Hz, and compute five envelopes at 50
    frames per second (:func:`frame_envelopes`: homomorphic, Hilbert, and the
    log energy of three sub-bands), each standardised over the recording;
-2. a learned emission model (:class:`Segmenter`, a multinomial logistic
-   regression on each frame's envelopes and its neighbours', trained on
+2. a learned emission model (:class:`Segmenter`: a multinomial logistic
+   regression, as Springer's, and a 32-unit perceptron, their posteriors
+   averaged, on each frame's envelopes and its neighbours', trained on
    annotated recordings; the shipped one on the 21 annotated set A
    recordings) gives each frame's likelihood under S1, systole, S2 and diastole;
 3. candidate cycles (40-220 bpm) from the homomorphic envelope's

@@ -68,33 +68,48 @@ def state_labels(n_frames, s1, s2):
 
 
 
-def log_emission(env, coef, intercept, class_prior, context):
+def log_emission(env, coef, intercept, class_prior, context, hidden=None):
     """Log-likelihood (up to a per-frame constant) of each frame under each state.
 
     The logistic regression's posteriors divided by the states' training
-    frequencies (Springer et al. 2016's scaled likelihoods).
+    frequencies (Springer et al. 2016's scaled likelihoods). With ``hidden``
+    (a one-hidden-layer perceptron's ``(weights, biases)``, two of each: ReLU
+    units, then softmax), the posteriors are the mean of the two models'.
     """
-    from scipy.special import log_softmax
+    from scipy.special import log_softmax, softmax
 
-    scores = _design(env, context) @ coef.T + intercept
-    return log_softmax(scores, axis=1) - np.log(class_prior)
+    X = _design(env, context)
+    scores = X @ coef.T + intercept
+    if hidden is None:
+        return log_softmax(scores, axis=1) - np.log(class_prior)
+    (w1, w2), (b1, b2) = hidden
+    units = np.maximum(X @ w1 + b1, 0.0)
+    proba = (softmax(scores, axis=1) + softmax(units @ w2 + b2, axis=1)) / 2
+    return np.log(np.maximum(proba, 1e-300)) - np.log(class_prior)
 
 
-def write_model(path, params, coef, intercept, class_prior, n_recordings):
+def write_model(path, params, coef, intercept, class_prior, n_recordings, hidden=None):
     """Write emission parameters as JSON (numbers only: safe to share and to load)."""
     doc = {"format": FORMAT, "envelopes": list(ENVELOPES), "states": list(STATES),
            "params": params, "coef": coef.tolist(), "intercept": intercept.tolist(),
            "class_prior": class_prior.tolist(), "n_recordings": n_recordings}
+    if hidden is not None:
+        doc["hidden_weights"] = [w.tolist() for w in hidden[0]]
+        doc["hidden_biases"] = [b.tolist() for b in hidden[1]]
     Path(path).write_text(json.dumps(doc, indent=1) + "\n")
 
 
 def read_model(path):
-    """The JSON document written by :func:`write_model`, arrays as ndarrays."""
+    """The JSON document written by :func:`write_model`, arrays as ndarrays (``hidden``: the
+    perceptron's ``(weights, biases)``, or None)."""
     doc = json.loads(Path(path).read_text())
     if doc.get("format") != FORMAT or doc.get("envelopes") != list(ENVELOPES):
         raise ValueError(f"{path}: not a {FORMAT} file for these envelopes")
     for key in ("coef", "intercept", "class_prior"):
         doc[key] = np.array(doc[key], dtype=float)
+    doc["hidden"] = None if "hidden_weights" not in doc else (
+        [np.array(w, dtype=float) for w in doc.pop("hidden_weights")],
+        [np.array(b, dtype=float) for b in doc.pop("hidden_biases")])
     return doc
 
 
@@ -104,10 +119,12 @@ class _Emission:
     def __init__(self, doc):
         self.coef_, self.intercept_ = doc["coef"], doc["intercept"]
         self.class_prior_ = doc["class_prior"]
+        self.hidden_ = doc["hidden"]
         self.context = tuple(doc["params"]["context"])
 
     def log_emission(self, env):
-        return log_emission(env, self.coef_, self.intercept_, self.class_prior_, self.context)
+        return log_emission(env, self.coef_, self.intercept_, self.class_prior_, self.context,
+                            self.hidden_)
 
 
 @lru_cache(maxsize=1)

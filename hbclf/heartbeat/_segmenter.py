@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 
 from ._emission import (
     DEFAULT_PATH,
@@ -24,11 +24,16 @@ __all__ = ["Segmenter", "annotated_recordings", "default_segmenter", "train_defa
 class Segmenter(BaseEstimator):
     """Learned emission model of the heart-cycle segmenter (Springer et al. 2016's approach).
 
-    A multinomial logistic regression predicts, from each frame's envelopes
-    (:func:`frame_envelopes`) and those of its neighbours, which of the four
-    states (S1, systole, S2, diastole) the frame is in; divided by the states'
-    frequencies these posteriors become the emission likelihoods of the hidden
-    semi-Markov model that :func:`detect` decodes.
+    A multinomial logistic regression and a small perceptron predict, from
+    each frame's envelopes (:func:`frame_envelopes`) and those of its
+    neighbours, which of the four states (S1, systole, S2, diastole) the frame
+    is in; their posteriors are averaged and, divided by the states'
+    frequencies, become the emission likelihoods of the hidden semi-Markov
+    model that :func:`detect` decodes. The logistic regression alone confuses
+    the states at children's rates, where the decoder may then prefer half the
+    rate; the perceptron sees the envelopes' shapes non-linearly (on set A's
+    faster versions, leave-one-recording-out: rate within 10 % in 90.8 % of
+    them against 87.5 %, set A itself as good or better).
 
     Parameters
     ----------
@@ -46,18 +51,26 @@ class Segmenter(BaseEstimator):
         :func:`faster_heart` makes them with ``child=True``: systole and
         diastole shortened, the sounds as they are (rates below the
         recording's own are skipped).
+    hidden_units : int or None, default=32
+        ReLU units of the perceptron whose posteriors are averaged with the
+        logistic regression's (scikit-learn's ``MLPClassifier``: Adam, 50
+        epochs, ``alpha`` 1e-3); None for the logistic regression alone.
+    random_state : int, default=0
+        Seeds the perceptron.
     estimator : classifier, optional
         Another scikit-learn classifier with ``predict_proba`` to learn the
-        states (a clone is fitted; ``C`` is then unused), e.g. an
-        ``MLPClassifier`` that sees the envelopes' shapes non-linearly. Such a
-        segmenter works in :func:`detect` but is not saved as numbers
-        (:meth:`save` is for the default logistic regression only).
+        states alone (a clone is fitted; ``C`` and ``hidden_units`` are then
+        unused). Such a segmenter works in :func:`detect` but is not saved as
+        numbers (:meth:`save` is for the built-in models only).
 
     Attributes
     ----------
     coef_ : ndarray of shape (4, n_features)
         The logistic regression's (absent with ``estimator``).
     intercept_ : ndarray of shape (4,)
+    hidden_ : tuple or None
+        The perceptron's ``(weights, biases)``, two arrays each (None without
+        one; absent with ``estimator``).
     estimator_ : classifier
         The fitted ``estimator`` (only with one).
     class_prior_ : ndarray of shape (4,)
@@ -76,11 +89,13 @@ class Segmenter(BaseEstimator):
     """
 
     def __init__(self, *, C=1.0, context=(-4, -2, 0, 2, 4), speedups=(1.0, 1.5, 2.0),
-                 child_rates=(), estimator=None):
+                 child_rates=(), hidden_units=32, random_state=0, estimator=None):
         self.C = C
         self.context = context
         self.speedups = speedups
         self.child_rates = child_rates
+        self.hidden_units = hidden_units
+        self.random_state = random_state
         self.estimator = estimator
 
     def fit(self, X, y):
@@ -121,9 +136,8 @@ class Segmenter(BaseEstimator):
         if self.estimator is None:
             lr = LogisticRegression(C=self.C, max_iter=2000).fit(rows, targets)
             self.coef_, self.intercept_ = lr.coef_, lr.intercept_
+            self.hidden_ = None if self.hidden_units is None else self._perceptron(rows, targets)
         else:
-            from sklearn.base import clone
-
             self.estimator_ = clone(self.estimator).fit(rows, targets)
             if list(self.estimator_.classes_) != list(range(N_STATES)):
                 raise ValueError(f"estimator learned classes {list(self.estimator_.classes_)}, "
@@ -131,6 +145,19 @@ class Segmenter(BaseEstimator):
         self.class_prior_ = np.bincount(targets, minlength=N_STATES) / len(targets)
         self.n_recordings_ = len(X)
         return self
+
+    def _perceptron(self, rows, targets):
+        import warnings
+
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.neural_network import MLPClassifier
+
+        mlp = MLPClassifier(hidden_layer_sizes=(int(self.hidden_units),), alpha=1e-3,
+                            max_iter=50, random_state=self.random_state)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)  # 50 epochs, on purpose
+            mlp.fit(rows, targets)
+        return list(mlp.coefs_), list(mlp.intercepts_)
 
     def _learn(self, rows, targets, wave, sr, ann):
         env = frame_envelopes(wave, sr)
@@ -154,17 +181,21 @@ class Segmenter(BaseEstimator):
         if self.estimator is not None:
             proba = self.estimator_.predict_proba(_design(env, self.context))
             return np.log(np.maximum(proba, 1e-300)) - np.log(self.class_prior_)
-        return log_emission(env, self.coef_, self.intercept_, self.class_prior_, self.context)
+        return log_emission(env, self.coef_, self.intercept_, self.class_prior_, self.context,
+                            self.hidden_)
 
     def save(self, path):
         """Write the model as JSON (numbers only: safe to share and to load)."""
         if self.estimator is not None:
-            raise ValueError("only the default logistic-regression emission is saved as "
-                             "numbers; keep a segmenter with another estimator in memory")
+            raise ValueError("only the built-in emission models are saved as numbers; keep "
+                             "a segmenter with another estimator in memory")
         write_model(path, {"C": self.C, "context": list(self.context),
                            "speedups": list(self.speedups),
-                           "child_rates": list(self.child_rates)},
-                    self.coef_, self.intercept_, self.class_prior_, self.n_recordings_)
+                           "child_rates": list(self.child_rates),
+                           "hidden_units": self.hidden_units,
+                           "random_state": self.random_state},
+                    self.coef_, self.intercept_, self.class_prior_, self.n_recordings_,
+                    self.hidden_)
 
     @classmethod
     def load(cls, path):
@@ -173,8 +204,10 @@ class Segmenter(BaseEstimator):
         params = doc["params"]
         seg = cls(C=params["C"], context=tuple(params["context"]),
                   speedups=tuple(params["speedups"]),
-                  child_rates=tuple(params.get("child_rates", ())))
-        seg.coef_, seg.intercept_ = doc["coef"], doc["intercept"]
+                  child_rates=tuple(params.get("child_rates", ())),
+                  hidden_units=params.get("hidden_units"),
+                  random_state=params.get("random_state", 0))
+        seg.coef_, seg.intercept_, seg.hidden_ = doc["coef"], doc["intercept"], doc["hidden"]
         seg.class_prior_ = doc["class_prior"]
         seg.n_recordings_ = int(doc["n_recordings"])
         return seg
