@@ -222,6 +222,40 @@ def test_segmenter_learns_saves_and_loads(tmp_path):
         Segmenter.load(tmp_path / "bad.json")
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # a stand-in
+def test_the_emission_is_the_mean_of_the_two_models_posteriors_and_reads_back(tmp_path):
+    """The numpy emission that detect reads is the mean of scikit-learn's logistic regression
+    and perceptron posteriors over the states' frequencies; hidden_units=None is the logistic
+    regression alone, saved without perceptron weights."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.neural_network import MLPClassifier
+
+    from hbclf.heartbeat._emission import _design
+
+    data = [synthetic_pcg(heart_rate=hr, seconds=8, sr=4000, seed=hr) for hr in (60, 80, 100)]
+    X, y = [(w, 4000) for w, _ in data], [t for _, t in data]
+    seg = Segmenter(speedups=(1.0,), hidden_units=6).fit(X, y)
+    rows = _design(frame_envelopes(*X[0]), seg.context)
+    lr = LogisticRegression()
+    lr.classes_, lr.coef_, lr.intercept_ = np.arange(4), seg.coef_, seg.intercept_
+    mlp = MLPClassifier(hidden_layer_sizes=(6,)).fit(rows[:40], np.arange(40) % 4)
+    mlp.coefs_, mlp.intercepts_ = seg.hidden_
+    mean = (lr.predict_proba(rows) + mlp.predict_proba(rows)) / 2
+    env = frame_envelopes(*X[0])
+    np.testing.assert_allclose(seg.log_emission(env), np.log(mean / seg.class_prior_))
+    seg.save(tmp_path / "both.json")
+    np.testing.assert_allclose(Segmenter.load(tmp_path / "both.json").log_emission(env),
+                               seg.log_emission(env))
+    alone = Segmenter(speedups=(1.0,), hidden_units=None).fit(X, y)
+    assert alone.hidden_ is None
+    lr.coef_, lr.intercept_ = alone.coef_, alone.intercept_
+    np.testing.assert_allclose(alone.log_emission(env),
+                               np.log(lr.predict_proba(rows) / alone.class_prior_))
+    alone.save(tmp_path / "alone.json")
+    assert "hidden_weights" not in (tmp_path / "alone.json").read_text()
+    assert Segmenter.load(tmp_path / "alone.json").hidden_ is None
+
+
 def test_shipped_segmenter_is_what_training_on_the_annotations_gives():
     """Retrained here, the segmenter finds the sounds the shipped one finds. Its lbfgs
     coefficients are compared no tighter than the solver's own stopping tolerance allows
