@@ -291,7 +291,8 @@ def main(argv=None):
     try:
         for task in tasks_:
             if task == "segmentation":
-                tables[(task, "")] = run_segmentation(out, args.data_home)
+                tables[(task, "")] = run_segmentation(
+                    out, args.data_home, code=code, n_jobs=1 if args.scheduler else args.n_jobs)
                 if args.physionet_home is not None:
                     tables[(task, "physionet")] = run_physionet_rhythm(
                         out, args.physionet_home, code, 1 if args.scheduler else args.n_jobs)

@@ -160,19 +160,44 @@ def _auc(score, positive):
         else float("nan")
 
 
-def run_segmentation(out, data_home=None):
+def _held_out(i, recordings, annotations, ids):
+    """Recording ``i`` and its faster versions segmented by a Segmenter trained on the others."""
+    from hbclf.heartbeat import Segmenter
+
+    others = [j for j in range(len(ids)) if j != i]
+    seg = Segmenter().fit([recordings[j] for j in others], [annotations[j] for j in others])
+    y, sr = recordings[i]
+    return detect(y, sr, segmenter=seg), _variants(y, sr, annotations[i], ids[i], seg)
+
+
+def _leave_one_out(data_home, code, n_jobs):
+    """:func:`_held_out` of every annotated recording, in ``n_jobs`` processes."""
+    from hbclf.heartbeat import annotated_recordings
+
+    recordings, annotations, ids = annotated_recordings(data_home=data_home)
+    return Parallel(n_jobs=n_jobs)(delayed(_held_out)(i, recordings, annotations, ids)
+                                   for i in range(len(ids)))
+
+
+def run_segmentation(out, data_home=None, *, code=None, n_jobs=1):
     """Score :func:`hbclf.heartbeat.detect` on the 21 annotated set A recordings.
 
     Two readings: leave-one-recording-out (for each recording, a
-    :class:`~hbclf.heartbeat.Segmenter` trained on the other 20), the honest
-    one; and the shipped segmenter, trained on all 21 (so in-sample). Plots
-    of the best and the worst recording (leave-one-recording-out F1) go to
-    ``segmentation/plots/``.
+    :class:`~hbclf.heartbeat.Segmenter` trained on the other 20, in
+    ``n_jobs`` processes; cached under ``out/.cache`` on ``code``, the digest
+    of hbclf's code, when it is given), the honest one; and the shipped
+    segmenter, trained on all 21 (so in-sample). Plots of the best and the
+    worst recording (leave-one-recording-out F1) go to ``segmentation/plots/``.
     """
+    from joblib import Memory
+
     from hbclf.display import plot_heartbeats
-    from hbclf.heartbeat import Segmenter, annotated_recordings, default_segmenter
+    from hbclf.heartbeat import annotated_recordings, default_segmenter
 
     recordings, annotations, ids = annotated_recordings(data_home=data_home)
+    loro = _leave_one_out if code is None else Memory(out / ".cache", verbose=0).cache(
+        _leave_one_out, ignore=["n_jobs"])
+    held = loro(data_home, code, n_jobs)
     timing = load_pascal_timing(data_home=data_home)
     tdir = out / "segmentation"
     (tdir / "plots").mkdir(parents=True, exist_ok=True)
@@ -181,15 +206,12 @@ def run_segmentation(out, data_home=None):
     variants = []
     for i, ((y, sr), truth, rid) in enumerate(zip(recordings, annotations, ids)):
         g = timing[timing["id"] == rid]
-        others = [j for j in range(len(ids)) if j != i]
-        held_out = Segmenter().fit([recordings[j] for j in others],
-                                   [annotations[j] for j in others])
-        found = {evaluations[0]: detect(y, sr, segmenter=held_out),
+        found = {evaluations[0]: held[i][0],
                  evaluations[1]: detect(y, sr, segmenter=default_segmenter())}
         counts.append({e: _counts(b, truth) for e, b in found.items()})
         beats = found[evaluations[0]]
         loro_beats.append(beats)
-        variants += _variants(y, sr, truth, rid, held_out)
+        variants += held[i][1]
         hr_true = 60.0 / np.median(np.diff(truth["s1"]))
         row = {"id": rid, "file": Path(g["filename"].iloc[0]).name, "annotated_sounds": len(g),
                "heart_rate_annotated": hr_true, "heart_rate": beats.heart_rate,
