@@ -201,11 +201,22 @@ def fake_physionet(root, sizes=(("a", 45, 20), ("b", 25, 8), ("c", 8, 3))):
     return root
 
 
-def test_segmentation_reports_rhythm_on_physionet(tmp_path):
+def test_segmentation_task_writes_set_a_tables_and_physionet_rhythm(tmp_path):
     home = fake_physionet(tmp_path / "physionet2016", sizes=(("a", 4, 2), ("b", 3, 1)))
     out = tmp_path / "r"
     assert run.main(["--task", "segmentation", "--physionet-home", str(home), "--out", str(out),
                      "--quiet"]) == 0
+    per = pd.read_csv(out / "segmentation" / "per_recording.csv")  # set A, annotated
+    assert len(per) == 21 and per["annotated_sounds"].sum() == 390
+    summary = pd.read_csv(out / "segmentation" / "summary.csv")
+    assert set(summary["tolerance"]) == {"100ms", "60ms"}
+    assert ((summary["f1"] > 0) & (summary["f1"] <= 1)).all()
+    assert sorted(p.name for p in (out / "segmentation" / "plots").glob("*.png")) == [
+        "best.png", "worst.png"]
+    loro = summary[summary["evaluation"] == "leave-one-recording-out"]
+    assert len(loro) == 4 and (loro["f1"] > 0.5).all()
+    assert per[["s1_width_ms", "s2_centroid_hz", "annotated_diastole_ms"]].notna().all().all()
+    assert "Annotation check" in (out / "segmentation" / "summary.md").read_text()
     per = pd.read_csv(out / "segmentation" / "physionet_per_recording.csv")
     assert len(per) == 7 and set(per["database"]) == {"training-a", "training-b"}
     assert per["detected"].all()  # synthetic hearts: a rhythm in every one

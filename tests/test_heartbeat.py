@@ -5,7 +5,6 @@ import pandas as pd
 import pytest
 from sklearn.pipeline import FeatureUnion, make_pipeline
 
-from benchmarks import run
 from hbclf.datasets import load_pascal_timing
 from hbclf.display import plot_heartbeats
 from hbclf.features import MFCC, TimeSummary
@@ -307,21 +306,6 @@ def test_plot_is_written(tmp_path):
     y, truth = synthetic_pcg(seed=0)
     plot_heartbeats(y, 4000, detect(y, 4000), annotations=truth, path=tmp_path / "p.png")
     assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
-
-
-def test_segmentation_task_writes_its_tables(tmp_path):
-    assert run.main(["--task", "segmentation", "--out", str(tmp_path), "--quiet"]) == 0
-    per = pd.read_csv(tmp_path / "segmentation" / "per_recording.csv")
-    assert len(per) == 21 and per["annotated_sounds"].sum() == 390
-    summary = pd.read_csv(tmp_path / "segmentation" / "summary.csv")
-    assert set(summary["tolerance"]) == {"100ms", "60ms"}
-    assert ((summary["f1"] > 0) & (summary["f1"] <= 1)).all()
-    assert sorted(p.name for p in (tmp_path / "segmentation" / "plots").glob("*.png")) == [
-        "best.png", "worst.png"]
-    loro = summary[summary["evaluation"] == "leave-one-recording-out"]
-    assert len(loro) == 4 and (loro["f1"] > 0.5).all()
-    assert per[["s1_width_ms", "s2_centroid_hz", "annotated_diastole_ms"]].notna().all().all()
-    assert "Annotation check" in (tmp_path / "segmentation" / "summary.md").read_text()
 
 
 @pytest.mark.parametrize("sr", [4000, 44100])
