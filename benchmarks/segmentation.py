@@ -160,6 +160,14 @@ def _auc(score, positive):
         else float("nan")
 
 
+def _cache_key(code):
+    """``code`` (the digest of hbclf's code) and this module's own source: the report's cached
+    parts are computed again when either changes (joblib checks only the cached function)."""
+    import hashlib
+
+    return code + hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+
+
 def _held_out(i, recordings, annotations, ids):
     """Recording ``i`` and its faster versions segmented by a Segmenter trained on the others."""
     from hbclf.heartbeat import Segmenter
@@ -185,9 +193,10 @@ def run_segmentation(out, data_home=None, *, code=None, n_jobs=1):
     Two readings: leave-one-recording-out (for each recording, a
     :class:`~hbclf.heartbeat.Segmenter` trained on the other 20, in
     ``n_jobs`` processes; cached under ``out/.cache`` on ``code``, the digest
-    of hbclf's code, when it is given), the honest one; and the shipped
-    segmenter, trained on all 21 (so in-sample). Plots of the best and the
-    worst recording (leave-one-recording-out F1) go to ``segmentation/plots/``.
+    of hbclf's code, and this module's source, when ``code`` is given), the
+    honest one; and the shipped segmenter, trained on all 21 (so in-sample).
+    Plots of the best and the worst recording (leave-one-recording-out F1)
+    go to ``segmentation/plots/``.
     """
     from joblib import Memory
 
@@ -197,7 +206,7 @@ def run_segmentation(out, data_home=None, *, code=None, n_jobs=1):
     recordings, annotations, ids = annotated_recordings(data_home=data_home)
     loro = _leave_one_out if code is None else Memory(out / ".cache", verbose=0).cache(
         _leave_one_out, ignore=["n_jobs"])
-    held = loro(data_home, code, n_jobs)
+    held = loro(data_home, None if code is None else _cache_key(code), n_jobs)
     timing = load_pascal_timing(data_home=data_home)
     tdir = out / "segmentation"
     (tdir / "plots").mkdir(parents=True, exist_ok=True)
@@ -290,7 +299,7 @@ def run_physionet_rhythm(out, physionet_home, code, n_jobs):
     Per database: the share of recordings with a detected rhythm, the heart
     rate distribution, and how well the two halves of one recording agree on
     the rate (a heart does not change its rate much in 10-60 s; a detector
-    that locks on noise does). Cached on the files and the code digest.
+    that locks on noise does). Cached on the files, the code digest and this module's source.
     """
     from joblib import Memory
 
@@ -298,7 +307,7 @@ def run_physionet_rhythm(out, physionet_home, code, n_jobs):
 
     data = load_physionet2016(physionet_home)
     rows = Memory(out / ".cache", verbose=0).cache(_rhythms, ignore=["n_jobs"])(
-        list(data.filenames), code, n_jobs)
+        list(data.filenames), _cache_key(code), n_jobs)
     per = pd.DataFrame(rows)
     per.insert(0, "database", data.database)
     per.insert(0, "record", data.frame["record"].to_numpy())
