@@ -168,12 +168,16 @@ def _cache_key(code):
     return code + hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
 
 
-def _held_out(i, recordings, annotations, ids):
-    """Recording ``i`` and its faster versions segmented by a Segmenter trained on the others."""
+def _held_out(i, recordings, annotations, ids, segmenter=None):
+    """Recording ``i`` and its faster versions segmented by a clone of ``segmenter`` (default: the
+    shipped kind, ``Segmenter()``) trained on the other recordings."""
+    from sklearn.base import clone
+
     from hbclf.heartbeat import Segmenter
 
     others = [j for j in range(len(ids)) if j != i]
-    seg = Segmenter().fit([recordings[j] for j in others], [annotations[j] for j in others])
+    seg = (Segmenter() if segmenter is None else clone(segmenter)).fit(
+        [recordings[j] for j in others], [annotations[j] for j in others])
     y, sr = recordings[i]
     return detect(y, sr, segmenter=seg), _variants(y, sr, annotations[i], ids[i], seg)
 

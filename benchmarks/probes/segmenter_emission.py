@@ -54,22 +54,16 @@ def models():
 
 def held_out(i, recordings, annotations, ids):
     """Every model trained without recording ``i``: its set A counts and its versions' rows."""
-    from sklearn.base import clone
     from sklearn.exceptions import ConvergenceWarning
 
-    from benchmarks.segmentation import _counts, _variants
-    from hbclf.heartbeat import detect
+    from benchmarks.segmentation import _counts, _held_out
 
-    others = [j for j in range(len(ids)) if j != i]
-    y, sr = recordings[i]
     out = {}
     for name, seg in models().items():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)  # 50 epochs, on purpose
-            seg = clone(seg).fit([recordings[j] for j in others],
-                                 [annotations[j] for j in others])
-        out[name] = (_counts(detect(y, sr, segmenter=seg), annotations[i]),
-                     _variants(y, sr, annotations[i], ids[i], seg))
+            beats, rows = _held_out(i, recordings, annotations, ids, seg)
+        out[name] = (_counts(beats, annotations[i]), rows)
     return out
 
 
