@@ -61,7 +61,6 @@ _SKLEARN_TYPES = (
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
     "sklearn.tree._tree.Tree",
-    "sklearn.utils._bunch.Bunch",  # a dict: VotingClassifier's named_estimators_
 )
 
 
@@ -387,7 +386,7 @@ NOT_FOR = (
 )
 
 
-def train(task="heart", model="vote_cycles_db", out=None, *, cv=5, seed=0, data_home=None,
+def train(task="heart", model="et_cycles_db", out=None, *, cv=5, seed=0, data_home=None,
           physionet_home=None, calibrate=True, augment=False, n_jobs=None, log=print):
     """Fit a registry model on every labelled recording of a task and save it.
 
@@ -403,7 +402,7 @@ def train(task="heart", model="vote_cycles_db", out=None, *, cv=5, seed=0, data_
         A name of :func:`hbclf.tasks.names`: ``"heart"`` is PASCAL sets A and
         B and PhysioNet 2016, normal vs abnormal; ``"all"`` PASCAL's five
         classes.
-    model : str, default="vote_cycles_db"
+    model : str, default="et_cycles_db"
         A name of :func:`hbclf.pipelines.names` (the default: the shipped model's).
     out : path-like
         Folder to write.

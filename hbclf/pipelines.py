@@ -4,7 +4,7 @@
 >>> pipelines.names()  # doctest: +NORMALIZE_WHITESPACE
 ['origin', 'dummy', 'logreg', 'svm', 'rf', 'knn', 'gb', 'svm_cmn', 'svm_cmvn',
  'logreg_rhythm', 'svm_rhythm', 'logreg_cycles', 'et_cycles', 'logreg_cycles_db',
- 'et_cycles_db', 'vote_cycles_db', 'sample_entry', 'potes_features', 'cnn', 'rnn']
+ 'et_cycles_db', 'sample_entry', 'potes_features', 'cnn', 'rnn']
 >>> pipe = pipelines.make("svm")
 >>> [name for name, _ in pipe.steps]
 ['mfcc', 'summary', 'scale', 'clf']
@@ -25,10 +25,7 @@ rhythm. The ``*_cycles_db`` models are the same, trained with every
 (database, class) cell weighing the same
 (:class:`~hbclf.domains.DomainBalancedClassifier`; the harness hands each
 recording's origin to ``fit``): the database's share of abnormal recordings
-can no longer be learned in place of the heart. ``vote_cycles_db`` is their
-ensemble: the mean of the two ``*_cycles_db`` models' probabilities (soft
-voting, each fitted as it is alone), so that the linear model's steadier
-reading of a database never seen tempers the trees'. ``sample_entry`` reproduces
+can no longer be learned in place of the heart. ``sample_entry`` reproduces
 the PhysioNet/CinC Challenge 2016 sample entry (Liu et al. 2016): its 20
 interval and amplitude features of the segmented cycles
 (:class:`~hbclf.features.IntervalFeatures`) and a logistic regression, on
@@ -72,7 +69,6 @@ _NORMALISED = {"svm_cmn": "mean", "svm_cmvn": "meanvar"}
 _RHYTHM = ("logreg_rhythm", "svm_rhythm")
 _CYCLES = ("logreg_cycles", "et_cycles")
 _DOMAIN = ("logreg_cycles_db", "et_cycles_db")  # the *_cycles models, database-balanced
-_VOTE = ("vote_cycles_db",)  # the mean probability of the two _DOMAIN models
 _PUBLISHED = ("sample_entry", "potes_features")  # published methods, reimplemented
 _NETWORKS = ("cnn", "rnn")
 
@@ -80,7 +76,7 @@ _NETWORKS = ("cnn", "rnn")
 def names():
     """Names accepted by :func:`make`, baselines first."""
     return list(_ORIGIN + _BASELINES + tuple(_NORMALISED) + _RHYTHM + _CYCLES + _DOMAIN
-                + _VOTE + _PUBLISHED + _NETWORKS)
+                + _PUBLISHED + _NETWORKS)
 
 
 def networks():
@@ -172,25 +168,15 @@ def make(name, *, random_state=0, quick=False, n_threads=None):
             ("scale", StandardScaler()),
             ("clf", _classifier(name.split("_")[0], random_state, quick)),
         ])
-    if name in _CYCLES or name in _DOMAIN or name in _VOTE:
+    if name in _CYCLES or name in _DOMAIN:
         from sklearn.impute import SimpleImputer
 
         union = FeatureUnion([("cycles", CycleFeatures()), ("rhythm", RhythmFeatures())])
-        if name in _VOTE:
-            from sklearn.ensemble import VotingClassifier
-
-            clf = VotingClassifier(
-                [(m, _classifier(m, random_state, quick)) for m in ("logreg", "et")],
-                voting="soft")
-        else:
-            clf = _classifier(name.split("_")[0], random_state, quick)
-        if name in _DOMAIN or name in _VOTE:  # the (database, class) cells balance the classes
+        clf = _classifier(name.split("_")[0], random_state, quick)
+        if name in _DOMAIN:  # the (database, class) cells balance the classes: no class weight
             from .domains import DomainBalancedClassifier
 
-            members = clf.estimators if name in _VOTE else [("clf", clf)]
-            for _, member in members:
-                member.set_params(class_weight=None)
-            clf = DomainBalancedClassifier(clf)
+            clf = DomainBalancedClassifier(clf.set_params(class_weight=None))
         return Pipeline([
             ("features", union),
             ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
@@ -261,7 +247,6 @@ def param_grid(name):
         "et_cycles": {"clf__min_samples_leaf": [1, 3]},
         "logreg_cycles_db": {"clf__estimator__C": [0.01, 0.1, 1.0]},
         "et_cycles_db": {"clf__estimator__min_samples_leaf": [1, 3]},
-        "vote_cycles_db": {"clf__estimator__logreg__C": [0.01, 0.1, 1.0]},
         "sample_entry": {"clf__C": [0.1, 1.0, 10.0]},
         "potes_features": {"clf__estimator__n_estimators": [100, 300]},
         "rf": {"clf__min_samples_leaf": [1, 3]},
@@ -372,11 +357,9 @@ def feature_tables(featurizers, files, *, n_jobs=None):
         if not learns_nothing(featurizer):
             raise ValueError(f"feature_table needs steps that learn nothing, got {featurizer!r}")
     firsts = [featurizer.fit_transform(files[:FEATURE_BATCH]) for featurizer in featurizers]
-    tables = [k for k, first in enumerate(firsts)
-              if isinstance(first, np.ndarray) and first.ndim == 2]
-    # the others (MFCC sequences, fixed-size images) in one call over every recording
-    out = [firsts[k] if k in tables else featurizer.fit_transform(files)
-           for k, featurizer in enumerate(featurizers)]
+    out = [first if isinstance(first, np.ndarray) and first.ndim == 2
+           else featurizer.fit_transform(files) for featurizer, first in zip(featurizers, firsts)]
+    tables = [k for k, first in enumerate(firsts) if out[k] is first]
     if not tables:
         return out
     rest = files[FEATURE_BATCH:]
