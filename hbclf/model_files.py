@@ -344,15 +344,14 @@ def _evaluate(task, head, F, data, protocol, *, seed, copies=None, n_jobs=None):
                                                               fold)
     per_fold, proba, classes = [], None, None
     pred, novel = np.empty(len(y), dtype=object), np.full(len(y), np.nan)
-    ks = np.unique(fold)
+    # each fold's test rows: originals only (the copies come after them, never tested)
+    tests = {k: np.flatnonzero(fold == k) for k in np.unique(fold)}
     # each fold is seeded: the same records whether they run one by one or side by side
     records = Parallel(n_jobs=n_jobs)(
         delayed(_fold_record)(task, clone(head), X, y_all, groups_all,
-                              np.flatnonzero(fold_all != k), np.flatnonzero(fold == k),
-                              seed=seed, domains=origin_all)
-        for k in ks)
-    for k, rec in zip(ks, records):
-        test = np.flatnonzero(fold == k)  # originals only: the copies come after them
+                              np.flatnonzero(fold_all != k), test, seed=seed, domains=origin_all)
+        for k, test in tests.items())
+    for test, rec in zip(tests.values(), records):
         per_fold.append(rec["scores"])
         classes = rec["classes"]
         if proba is None:
