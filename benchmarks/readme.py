@@ -156,8 +156,9 @@ def augmentation(out, tables):
         runs = [g[g["protocol"] == p] for p in ("lodo", "lodo-augmented")]
         if any(r.empty for r in runs):
             continue
-        valve = [r[r["database"].map(tasks.abnormal_kind) == "valve disease"] for r in runs]
-        other = [r[r["database"].map(tasks.abnormal_kind) != "valve disease"] for r in runs]
+        is_valve = [r["database"].map(tasks.abnormal_kind) == "valve disease" for r in runs]
+        valve, other = ([r[v] for r, v in zip(runs, is_valve)],
+                        [r[~v] for r, v in zip(runs, is_valve)])
         unc = [r["uncertain"].max() if "uncertain" in r else float("nan") for r in runs]
         lines.append(f"| `{model}` | {pair([r['macc'].mean() for r in runs])} | "
                      f"{pair([v['macc'].mean() for v in valve])} | "
