@@ -31,7 +31,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-_SWAP = np.array([2, 3, 0, 1])  # S1 <-> S2, systole <-> diastole
 HALF_RATE = (("201103140132", "child-like", 180), ("201103221214", "child-like", 180))
 
 
@@ -40,6 +39,7 @@ def beat_margins(log_emission, labels, s1):
     S1 segment to the next S1 segment's, or the end) as labelled, minus with S1 and S2 (and
     systole and diastole) swapped."""
     from hbclf.heartbeat import ENV_RATE
+    from hbclf.heartbeat._detect import _SWAP  # detect's own S1 <-> S2, systole <-> diastole
 
     frames = np.arange(len(labels))
     read = labels >= 0
@@ -60,18 +60,18 @@ def _near(t, ref, tol=0.1):
     return len(ref) > 0 and float(np.min(np.abs(np.asarray(ref) - t))) <= tol
 
 
-def beat_rows(y, sr, truth, segmenter, tag):
-    """One row per decoded beat inside the annotated stretch: its scores and whether it is right."""
-    from hbclf.heartbeat import detect, frame_envelopes
+def beat_rows(beats, log_emission, truth, tag):
+    """One row per beat ``detect`` found inside the annotated stretch: its scores and whether it
+    is right. ``log_emission``: the segmenter's, of the recording's frames."""
+    from hbclf.heartbeat._detect import _sure  # the recording's margins' own mapping
 
-    beats = detect(y, sr, segmenter=segmenter)
+    from benchmarks.segmentation import _span
+
     if not beats.detected:
         return []
-    log_emission = segmenter.log_emission(frame_envelopes(y, sr))
     assert len(log_emission) == len(beats.states)  # one block: under 66 s
     margins = beat_margins(log_emission, beats.states, beats.s1)
-    lo = min(np.min(truth["s1"]), np.min(truth["s2"])) - 0.1
-    hi = max(np.max(truth["s1"]), np.max(truth["s2"])) + 0.1
+    lo, hi = _span(truth, 0.1)
     rows = []
     for k, t in enumerate(beats.s1):
         if not lo <= t <= hi:
@@ -80,7 +80,7 @@ def beat_rows(y, sr, truth, segmenter, tag):
         after = beats.s2[(beats.s2 > t) & (beats.s2 < nxt)]
         balance = ((nxt - t - 2 * (after[0] - t)) / (nxt - t)
                    if len(after) == 1 and np.isfinite(nxt) else np.nan)
-        rows.append({"tag": tag, "beat": float(np.clip(np.tanh(margins[k] / 10.0), 0, 1)),
+        rows.append({"tag": tag, "beat": _sure(margins[k]),
                      "balance": balance, "recording": beats.confidence,
                      "right": _near(t, truth["s1"]) and len(after) == 1
                      and _near(after[0], truth["s2"]),
@@ -90,35 +90,38 @@ def beat_rows(y, sr, truth, segmenter, tag):
 
 def held_out(i, recordings, annotations, ids):
     """Recording ``i`` and its versions, with the segmenter trained on the others."""
-    from hbclf.heartbeat import Segmenter, faster_heart
+    from hbclf.heartbeat import Segmenter, detect, faster_heart, frame_envelopes
 
     from benchmarks.segmentation import VARIANTS
 
     others = [j for j in range(len(ids)) if j != i]
     seg = Segmenter().fit([recordings[j] for j in others], [annotations[j] for j in others])
     y, sr = recordings[i]
-    rows = beat_rows(y, sr, annotations[i], seg, "set A")
-    split = []
+    readings = [("set A", y, annotations[i], None)]
     for kind, target in VARIANTS:
         try:
             fast, new = faster_heart(y, sr, annotations[i], heart_rate=target,
                                      child=kind == "child-like")
         except ValueError:  # the recording's own rate is above the target
             continue
-        rows += beat_rows(fast, sr, new, seg, "versions")
-        if (str(ids[i]), kind, target) in HALF_RATE:
-            split.append(_split(fast, sr, new, seg, f"{ids[i]} {kind} {target} bpm"))
+        readings.append(("versions", fast, new, (str(ids[i]), kind, target)))
+    rows, split = [], []
+    for tag, wave, truth, version in readings:
+        beats = detect(wave, sr, segmenter=seg)
+        log_emission = seg.log_emission(frame_envelopes(wave, sr))
+        rows += beat_rows(beats, log_emission, truth, tag)
+        if version in HALF_RATE:
+            split.append(_split(beats, log_emission, truth, " ".join(map(str, version)) + " bpm"))
     return rows, split
 
 
-def _split(y, sr, truth, segmenter, name):
+def _split(beats, log_emission, truth, name):
     """Decoded log-likelihood at the annotated and the decoded cycle: emission sum and the rest."""
-    from hbclf.heartbeat import detect, expected_systole, frame_envelopes
+    from hbclf.heartbeat import expected_systole
     from hbclf.heartbeat._hsmm import decode  # the decoder detect uses, at a cycle we choose
 
-    log_emission = segmenter.log_emission(frame_envelopes(y, sr))
     cycles = {"annotated": float(np.median(np.diff(np.sort(truth["s1"])))),
-              "decoded": 60.0 / detect(y, sr, segmenter=segmenter).heart_rate}
+              "decoded": 60.0 / beats.heart_rate}
     out = []
     for which, cycle in cycles.items():
         labels, total = decode(log_emission, cycle, expected_systole(60.0 / cycle))
