@@ -1,0 +1,141 @@
+"""Probe, not part of the main job: the shipped kind of model on short clips of a database it
+has never seen, as an external murmur corpus of 1.2-4 s clips reached it.
+
+Under leave-one-database-out on ``heart``, ``et_cycles_db`` (the shipped kind: cycle and
+rhythm features, database-balanced ExtraTrees) is fitted on the other databases and scored
+on the held-out one twice: on its whole recordings (the main job's ``lodo``) and on one clip
+of each, 1.2-4 s long (uniform) from a uniform start, drawn from a seed per recording. The
+novelty gate is fitted as the harness fits it (:func:`hbclf.novelty.fit_novelty` on the
+training rows), so ``uncertain`` is the share a model would refuse; and a third time on the
+same clips played through a random other device (:func:`hbclf.augment.simulate_device`). Then
+the same with the
+training databases' own clips (one per training recording, drawn the same way, in its
+recording's group and database) added to the training rows: does a model and a gate that have
+seen short clips answer short clips of a new device more, and better?
+
+Run from the repository root after the main job (its feature cache is reused for the whole
+recordings; the clips take a few minutes on 2 cores)::
+
+    python -m benchmarks.probes.short_clips --physionet-home ../shared/data/physionet2016
+
+docs/findings.md quotes it.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+SHORTEST, LONGEST = 1.2, 4.0  # s: the clips' lengths, as the external murmur corpus's
+
+
+def clip(path, i, *, sr=4000, seed=0, device=False):
+    """One clip of recording ``i``: its length and start drawn from ``(seed, i)``; with
+    ``device``, played through a random other device (:func:`hbclf.augment.simulate_device`)."""
+    from hbclf.augment import simulate_device
+    from hbclf.io import load_audio
+
+    y, _ = load_audio(path, sr=sr)
+    rng = np.random.default_rng([seed, i])
+    n = int(round(rng.uniform(SHORTEST, LONGEST) * sr))
+    if len(y) > n:
+        start = int(rng.integers(0, len(y) - n + 1))
+        y = y[start:start + n]
+    return simulate_device(y, sr, random_state=np.random.default_rng([seed, i, 1])) if device else y
+
+
+def clip_table(featurizer, files, *, seed=0, device=False, n_jobs=2):
+    """Features of one clip of every recording (rows in the order of ``files``)."""
+    from joblib import Parallel, delayed
+
+    from hbclf import pipelines
+
+    def part(k):
+        idx = range(k, len(files), n_jobs)
+        waves = [clip(files[i], i, seed=seed, device=device) for i in idx]
+        return list(idx), pipelines.feature_table(featurizer, waves)
+
+    out = None
+    for idx, rows in Parallel(n_jobs=n_jobs)(delayed(part)(k) for k in range(n_jobs)):
+        out = np.full((len(files), rows.shape[1]), np.nan) if out is None else out
+        out[idx] = rows
+    return out
+
+
+def held_out(db, head, full, clips, devices, data, *, with_clips, seed=0):
+    """Scores of ``head`` fitted without database ``db`` on its whole recordings and clips."""
+    from sklearn.base import clone
+    from sklearn.metrics import roc_auc_score
+
+    from hbclf import tasks
+    from hbclf.novelty import fit_novelty
+
+    train = np.flatnonzero(data.origin != db)
+    test = np.flatnonzero(data.origin == db)
+    X, y, g, o = full[train], data.y[train], data.groups[train], data.origin[train]
+    if with_clips:
+        X, y, g, o = (np.vstack([X, clips[train]]), np.r_[y, y], np.r_[g, g], np.r_[o, o])
+    est = clone(head).fit(X, y, **tasks.fit_params(head, g, o))
+    gate = fit_novelty(est, X, y, groups=g, domains=o, seed=seed)
+    out = {"database": str(db), "n": len(test)}
+    for name, Z in (("whole", full[test]), ("clips", clips[test]), ("device", devices[test])):
+        pred = est.predict(Z)
+        p = tasks.class_scores(est, Z)[:, list(est.classes_).index("abnormal")]
+        s = tasks.score("heart", data.y[test], pred)
+        out[f"{name} macc"] = s["macc"]
+        out[f"{name} auc"] = roc_auc_score(data.y[test] == "abnormal", p)
+        out[f"{name} uncertain"] = float(gate.is_novel(est[:-1].transform(Z)).mean())
+    return out
+
+
+def main(argv=None):
+    from joblib import Parallel, delayed
+
+    from benchmarks.readme import ranking_score
+    from benchmarks.records import code_digest, extract
+    from hbclf import pipelines, tasks
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--physionet-home")
+    ap.add_argument("--results", default="results")
+    ap.add_argument("--n-jobs", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    data = tasks.get("heart").load(physionet_home=args.physionet_home)
+    featurizer, head = pipelines.split_stateless(pipelines.make("et_cycles_db"))
+    full = extract(featurizer, data.filenames, f"{args.results}/.cache", code_digest(),
+                   n_jobs=args.n_jobs)
+    clips = clip_table(featurizer, [str(f) for f in data.filenames], seed=args.seed,
+                       n_jobs=args.n_jobs)
+    devices = clip_table(featurizer, [str(f) for f in data.filenames], seed=args.seed,
+                         device=True, n_jobs=args.n_jobs)
+    names = list(featurizer.get_feature_names_out())
+    counted = clips[:, names.index("cycles__n_cycles")]
+    print(f"{len(clips)} clips; fewer than two whole cycles decoded in "
+          f"{np.mean(counted < 2):.1%} (their cycle features are imputed), "
+          f"{np.mean(devices[:, names.index('cycles__n_cycles')] < 2):.1%} of them through "
+          "another device")
+    for with_clips in (False, True):
+        rows = Parallel(n_jobs=args.n_jobs)(
+            delayed(held_out)(db, head, full, clips, devices, data, with_clips=with_clips,
+                              seed=args.seed)
+            for db in np.unique(data.origin))
+        print(f"\ntrained on whole recordings{' and their clips' if with_clips else ''}:")
+        cols = [f"{a} {b}" for a in ("whole", "clips", "device")
+                for b in ("macc", "auc", "uncertain")]
+        print("| held-out database | n | " + " | ".join(cols) + " |")
+        print("|---" * (len(cols) + 2) + "|")
+        for r in rows:
+            print(f"| {r['database']} | {r['n']} | "
+                  + " | ".join(f"{r[c]:.3f}" for c in cols) + " |")
+        for c in cols:
+            v = np.array([r[c] for r in rows])
+            extra = f", ranking score {ranking_score(v):.3f}" if c.endswith("macc") else ""
+            worst = v.max() if c.endswith("uncertain") else v.min()
+            print(f"{c}: mean {v.mean():.3f}, worst {worst:.3f}{extra}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
