@@ -3,18 +3,18 @@ has never seen, as an external murmur corpus of 1.2-4 s clips reached it.
 
 Under leave-one-database-out on ``heart``, ``et_cycles_db`` (the shipped kind: cycle and
 rhythm features, database-balanced ExtraTrees) is fitted on the other databases and scored
-on the held-out one twice: on its whole recordings (the main job's ``lodo``) and on one clip
-of each, 1.2-4 s long (uniform) from a uniform start, drawn from a seed per recording. The
-novelty gate is fitted as the harness fits it (:func:`hbclf.novelty.fit_novelty` on the
-training rows), so ``uncertain`` is the share a model would refuse; and a third time on the
-same clips played through a random other device (:func:`hbclf.augment.simulate_device`). Then
-the same with the
-training databases' own clips (one per training recording, drawn the same way, in its
-recording's group and database) added to the training rows: does a model and a gate that have
-seen short clips answer short clips of a new device more, and better?
+on the held-out one three times: on its whole recordings (the main job's ``lodo``), on one
+clip of each, 1.2-4 s long (uniform) from a uniform start, drawn from a seed per recording,
+and on the same clips played through a random other device
+(:func:`hbclf.augment.simulate_device`). The novelty gate is fitted as the harness fits it
+(:func:`hbclf.novelty.fit_novelty` on the training rows), so ``uncertain`` is the share a
+model would refuse. Then the same with the training databases' own clips (one per training
+recording, drawn the same way, in its recording's group and database) added to the training
+rows: does a model and a gate that have seen short clips answer short clips of a new device
+more, and better?
 
 Run from the repository root after the main job (its feature cache is reused for the whole
-recordings; the clips take a few minutes on 2 cores)::
+recordings; about two minutes on 2 cores)::
 
     python -m benchmarks.probes.short_clips --physionet-home ../shared/data/physionet2016
 
