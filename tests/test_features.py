@@ -243,6 +243,24 @@ def test_cycle_features_of_noise_are_missing_not_made_up():
     assert np.isfinite(CycleFeatures(sr=1000).fit().transform([y])).all()
 
 
+def test_one_cycle_gives_its_levels_and_no_spread():
+    """A 2.2 s clip at 60 bpm holds one complete cycle: each contrast is measured on it (the
+    same systole as in the longer recording), its spread across cycles is not."""
+    from hbclf.features import CycleFeatures
+    from hbclf.heartbeat import synthetic_pcg
+
+    y, _ = synthetic_pcg(heart_rate=60, seconds=8, seed=1, noise=0.01)
+    cf = CycleFeatures().set_output(transform="pandas").fit()
+    table = cf.transform([y[: int(2.2 * 4000)], y])
+    assert table.loc[0, "n_cycles"] == 1 and table.loc[1, "n_cycles"] >= 6
+    medians = [c for c in table.columns if c.endswith("_median")]
+    spreads = [c for c in table.columns if c.endswith("_iqr")]
+    assert table.loc[0, medians].notna().all() and table.loc[0, spreads].isna().all()
+    assert table.loc[1, spreads].notna().all()
+    assert table.loc[0, "sys_s1_all_median"] == pytest.approx(table.loc[1, "sys_s1_all_median"],
+                                                              abs=1.0)
+
+
 @pytest.mark.parametrize("Extractor", [MFCC, LogMel])
 def test_per_recording_normalisation_cancels_the_gain(set_a, Extractor):
     """Cepstral mean normalisation: a gain (a constant on every log-spectral frame) is gone;

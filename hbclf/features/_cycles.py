@@ -84,9 +84,10 @@ class CycleFeatures(SegmentedTable):
     divide out). With the systolic fraction of the cycle, each is summarised
     over the cycles by its median and interquartile range (variability), plus
     the number of cycles and the detection quality. Columns are named
-    (:data:`CYCLE_FEATURES`); a recording with fewer than two complete cycles
-    gives NaN except ``n_cycles`` and ``quality`` (put a ``SimpleImputer``
-    after this step).
+    (:data:`CYCLE_FEATURES`). A recording with one complete cycle (a clip
+    of a second or two) has its medians but NaN spreads; one with none gives
+    NaN except ``n_cycles`` and ``quality`` (put a ``SimpleImputer`` after
+    this step).
 
     Parameters
     ----------
@@ -118,7 +119,7 @@ class CycleFeatures(SegmentedTable):
         row[-1] = beats.quality
         cycles = _cycles(beats.states) if beats.detected else []
         row[-2] = len(cycles)
-        if len(cycles) < 2:
+        if not cycles:
             return self._with_confidence(row, beats)
         power = _band_power(wave, self.sr, len(beats.states))
         per_cycle = []
@@ -131,7 +132,9 @@ class CycleFeatures(SegmentedTable):
         with warnings.catch_warnings():  # bands above the Nyquist rate are all NaN
             warnings.simplefilter("ignore", RuntimeWarning)
             q25, q50, q75 = np.nanpercentile(per_cycle, [25, 50, 75], axis=0)
-        row[:-2] = np.column_stack([q50, q75 - q25]).ravel()
+        # one cycle measures each contrast but not its spread: left to the imputer
+        spread = q75 - q25 if len(cycles) > 1 else np.full_like(q50, np.nan)
+        row[:-2] = np.column_stack([q50, spread]).ravel()
         return self._with_confidence(row, beats)
 
 
