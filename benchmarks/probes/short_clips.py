@@ -111,11 +111,11 @@ def main(argv=None):
     devices = clip_table(featurizer, [str(f) for f in data.filenames], seed=args.seed,
                          device=True, n_jobs=args.n_jobs)
     names = list(featurizer.get_feature_names_out())
-    counted = clips[:, names.index("cycles__n_cycles")]
-    print(f"{len(clips)} clips; fewer than two whole cycles decoded in "
-          f"{np.mean(counted < 2):.1%} (their cycle features are imputed), "
-          f"{np.mean(devices[:, names.index('cycles__n_cycles')] < 2):.1%} of them through "
-          "another device")
+    for label, table in (("clips", clips), ("clips through another device", devices)):
+        counted = table[:, names.index("cycles__n_cycles")]
+        print(f"{len(table)} {label}: no whole cycle decoded in {np.mean(counted < 1):.1%} "
+              f"(their cycle features are imputed), one in {np.mean(counted == 1):.1%} "
+              "(its spreads are)")
     for with_clips in (False, True):
         rows = Parallel(n_jobs=args.n_jobs)(
             delayed(held_out)(db, head, full, clips, devices, data, with_clips=with_clips,
