@@ -30,9 +30,9 @@ import numpy as np
 SHORTEST, LONGEST = 1.2, 4.0  # s: the clips' lengths, as the external murmur corpus's
 
 
-def clip(path, i, *, sr=4000, seed=0, device=False):
-    """One clip of recording ``i``: its length and start drawn from ``(seed, i)``; with
-    ``device``, played through a random other device (:func:`hbclf.augment.simulate_device`)."""
+def clips_of(path, i, *, sr=4000, seed=0):
+    """One clip of recording ``i`` (its length and start drawn from ``(seed, i)``) and the same
+    clip played through a random other device (:func:`hbclf.augment.simulate_device`)."""
     from hbclf.augment import simulate_device
     from hbclf.io import load_audio
 
@@ -42,25 +42,7 @@ def clip(path, i, *, sr=4000, seed=0, device=False):
     if len(y) > n:
         start = int(rng.integers(0, len(y) - n + 1))
         y = y[start:start + n]
-    return simulate_device(y, sr, random_state=np.random.default_rng([seed, i, 1])) if device else y
-
-
-def clip_table(featurizer, files, *, seed=0, device=False, n_jobs=2):
-    """Features of one clip of every recording (rows in the order of ``files``)."""
-    from joblib import Parallel, delayed
-
-    from hbclf import pipelines
-
-    def part(k):
-        idx = range(k, len(files), n_jobs)
-        waves = [clip(files[i], i, seed=seed, device=device) for i in idx]
-        return list(idx), pipelines.feature_table(featurizer, waves)
-
-    out = None
-    for idx, rows in Parallel(n_jobs=n_jobs)(delayed(part)(k) for k in range(n_jobs)):
-        out = np.full((len(files), rows.shape[1]), np.nan) if out is None else out
-        out[idx] = rows
-    return out
+    return y, simulate_device(y, sr, random_state=np.random.default_rng([seed, i, 1]))
 
 
 def held_out(db, head, full, clips, devices, data, *, with_clips, seed=0):
@@ -106,10 +88,11 @@ def main(argv=None):
     featurizer, head = pipelines.split_stateless(pipelines.make("et_cycles_db"))
     full = extract(featurizer, data.filenames, f"{args.results}/.cache", code_digest(),
                    n_jobs=args.n_jobs)
-    clips = clip_table(featurizer, [str(f) for f in data.filenames], seed=args.seed,
-                       n_jobs=args.n_jobs)
-    devices = clip_table(featurizer, [str(f) for f in data.filenames], seed=args.seed,
-                         device=True, n_jobs=args.n_jobs)
+    # each recording read once for both of its clips; the tables shared among processes
+    pairs = Parallel(n_jobs=args.n_jobs)(delayed(clips_of)(str(f), i, seed=args.seed)
+                                         for i, f in enumerate(data.filenames))
+    clips, devices = (pipelines.feature_table(featurizer, list(waves), n_jobs=args.n_jobs)
+                      for waves in zip(*pairs))
     names = list(featurizer.get_feature_names_out())
     for label, table in (("clips", clips), ("clips through another device", devices)):
         counted = table[:, names.index("cycles__n_cycles")]
