@@ -19,8 +19,8 @@ import inspect
 __all__ = ["all_estimators"]
 
 #: Public modules that define estimators; ``hbclf.neural`` needs the ``neural`` extra.
-MODULES = ("hbclf.features", "hbclf.calibration", "hbclf.domains", "hbclf.windows",
-           "hbclf.neural")
+MODULES = ("hbclf.features", "hbclf.boosting", "hbclf.calibration", "hbclf.domains",
+           "hbclf.windows", "hbclf.neural")
 
 
 def all_estimators(type_filter=None, *, include_neural=True):

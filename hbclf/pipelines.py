@@ -33,7 +33,8 @@ hbclf's segmenter instead of Springer's code. ``potes_features`` is the
 feature-based half of the Challenge 2016 winner (Potes et al. 2016): 124
 time-frequency features of the segmented cycles
 (:class:`~hbclf.features.StateFeatures`) and AdaBoost on decision stumps
-(scikit-learn's SAMME where the paper used its AdaBoost-abstain variant;
+(:class:`~hbclf.boosting.StumpBoostClassifier`, discrete SAMME as
+scikit-learn computes it, where the paper used its AdaBoost-abstain variant;
 every (database, class) cell weighing the same, as in the ``*_db`` models,
 where the paper weighted nothing); its CNN half and their ensemble are not
 here. Baselines read 40 MFCCs
@@ -194,17 +195,14 @@ def make(name, *, random_state=0, quick=False, n_threads=None):
             ("clf", LogisticRegression(class_weight="balanced", max_iter=2000)),
         ])
     if name == "potes_features":
-        from sklearn.ensemble import AdaBoostClassifier
         from sklearn.impute import SimpleImputer
-        from sklearn.tree import DecisionTreeClassifier
 
+        from .boosting import StumpBoostClassifier
         from .domains import DomainBalancedClassifier
 
         # balanced by sample weights the booster itself reweights (class weights inside the
         # stumps left SAMME's first stump "worse than random" on PASCAL's four or five classes)
-        stump = DecisionTreeClassifier(max_depth=1, random_state=random_state)
-        boost = AdaBoostClassifier(stump, n_estimators=50 if quick else 300, learning_rate=0.5,
-                                   random_state=random_state)
+        boost = StumpBoostClassifier(n_estimators=50 if quick else 300, learning_rate=0.5)
         return Pipeline([
             ("states", StateFeatures()),
             ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),

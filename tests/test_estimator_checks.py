@@ -85,6 +85,14 @@ NEURAL_XFAIL = {
         "mini-batch SGD: weight 2 and a duplicated row take different optimisation paths",
         AssertionError, r"fitting with `sample_weight` is not equivalent"),
 }
+# the check's 15 rows of 30 random features: many features split the training rows the same way,
+# an exact tie that float rounding breaks, and repeating a row changes the rounding (a stump of
+# the same training partition on another feature; scikit-learn's AdaBoost is marked alike)
+BOOSTING_XFAIL = {
+    "check_sample_weight_equivalence_on_dense_data": (
+        "equally good stumps on different features: float rounding picks one",
+        AssertionError, r"fitting with `sample_weight` is not equivalent"),
+}
 
 
 def _instances():
@@ -98,6 +106,8 @@ def expected_failed_checks(est):
         return {name: (_PATHS_ONLY if name != "check_positive_only_tag_during_fit" else
                        (_PATHS_ONLY[0], AssertionError, r"raised TypeError unexpectedly"))
                 for name in ORIGIN_FEEDS_NUMBERS}
+    if type(est).__module__ == "hbclf.boosting":
+        return BOOSTING_XFAIL
     if is_classifier(est) and type(est).__module__ == "hbclf.neural":
         return NEURAL_XFAIL
     if isinstance(est, RecordingTransformerMixin):
@@ -112,6 +122,7 @@ def test_every_public_estimator_is_discovered():
     names = [name for name, _ in all_estimators()]
     assert {"AudioReader", "MFCC", "LogMel", "SpectralFeatures", "TimeSummary", "FixedLength",
             "RhythmFeatures", "CycleFeatures", "Origin", "GroupedCalibration", "CNNClassifier",
+            "StumpBoostClassifier",
             "RNNClassifier"} <= set(names)
 
 
