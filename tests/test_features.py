@@ -351,10 +351,16 @@ def test_state_features_are_potes_124_over_the_segmented_cycles():
     loud = dict(zip(STATE_FEATURES, f.transform([murmur.astype(np.float32)])[0]))
     assert loud["systole_power_200_300"] > row["systole_power_200_300"] + 1
     assert abs(loud["s1_power_25_45"] - row["s1_power_25_45"]) < 0.5
-    # a pure tone inside a state has no skew and the kurtosis of a sine (-1.5)
-    from hbclf.features._cycles import _shape
+    # a pure tone inside a state has no skew and the kurtosis of a sine (-1.5); noise the
+    # moments scipy gives; flat or under three samples: none
+    from scipy.stats import kurtosis, skew
+
+    from hbclf.features._cycles import _shapes
 
     sine = np.sin(2 * np.pi * 50 * np.arange(4000) / 4000)
-    np.testing.assert_allclose(_shape(sine), (0.0, -1.5), atol=1e-6)
-    assert np.isnan(_shape(np.ones(10))).all()
+    noise = np.random.default_rng(1).gamma(2.0, size=300)
+    moments = _shapes([sine, np.ones(10), noise, np.ones(2), []])
+    np.testing.assert_allclose(moments[0], (0.0, -1.5), atol=1e-6)
+    np.testing.assert_allclose(moments[2], (skew(noise), kurtosis(noise)), rtol=1e-9)
+    assert np.isnan(moments[[1, 3, 4]]).all()
     assert np.isnan(f.transform([np.random.default_rng(0).standard_normal(40000)])).all()
