@@ -161,7 +161,8 @@ class StumpBoostClassifier(ClassifierMixin, BaseEstimator):
         self.classes_, yi = np.unique(y, return_inverse=True)
         self.n_classes_ = len(self.classes_)
         if self.n_classes_ < 2:
-            raise ValueError(f"needs at least 2 classes to boost; got 1 ({self.classes_[0]!r})")
+            raise ValueError("needs at least 2 classes to boost; got one class, "
+                             f"{self.classes_[0]!r}")
         keep = w > 0  # weight 0 stays 0 in AdaBoost: such rows never count
         if not keep.any():
             raise ValueError("every sample weight is zero")
