@@ -37,6 +37,16 @@ __all__ = ["StumpBoostClassifier"]
 _TIE = 1e-7  # scikit-learn's trees: values closer than this are not split apart
 
 
+def _majority(weights):
+    """The leaf's class: the first of those whose weight ties the largest.
+
+    Class-balanced weights make exact ties common on small sets (26 = 26); summed in
+    another order than scikit-learn's tree sums them, one side of a tie can come out an
+    ulp larger and the stump predicts the other class, so ties are read within rounding.
+    """
+    return int(np.flatnonzero(weights >= weights.max() * (1.0 - 1e-9))[0])
+
+
 class _Stumps:
     """Best one-split trees of one training set under changing weights: the features sorted
     once, work arrays allocated once (a fresh 3 MB array per step cost more than the sums).
@@ -85,7 +95,7 @@ class _Stumps:
         if threshold == hi or not np.isfinite(threshold):
             threshold = lo
         left = wy[self.order[feature, :pos + 1]].sum(axis=0)
-        return int(feature), float(threshold), int(np.argmax(left)), int(np.argmax(total - left))
+        return int(feature), float(threshold), _majority(left), _majority(total - left)
 
 
 class StumpBoostClassifier(ClassifierMixin, BaseEstimator):
@@ -93,9 +103,12 @@ class StumpBoostClassifier(ClassifierMixin, BaseEstimator):
 
     What scikit-learn's ``AdaBoostClassifier(DecisionTreeClassifier(max_depth=1))``
     computes, an order of magnitude faster on many features: the features are
-    sorted once per fit, not once per stump. Ties between equally good splits
-    go to the first feature (scikit-learn draws the order at random), so the
-    two can pick different, equally good stumps.
+    sorted once per fit, not once per stump. Ties go to the first: between
+    equally good splits the first feature (scikit-learn draws the order at
+    random), between classes of equal weight in a leaf the first class
+    (scikit-learn's sums round one of them up), so on small, class-balanced
+    sets the two can pick different, equally good stumps. Thresholds are
+    midpoints in float64 (scikit-learn's trees work in float32).
 
     Parameters
     ----------

@@ -61,3 +61,11 @@ def test_bad_parameters_are_named(params, message):
 def test_one_class_is_refused():
     with pytest.raises(ValueError, match="at least 2 classes"):
         StumpBoostClassifier().fit([[0.0], [1.0]], ["n", "n"])
+
+
+def test_a_tie_between_classes_in_a_leaf_goes_to_the_first_class():
+    # left of 0.5: "ab" weighs 0.3, "n" 0.1 + 0.2, which sums to an ulp more than 0.3
+    X = np.array([[0.0], [0.0], [0.0], [1.0]])
+    y = np.array(["ab", "n", "n", "u"])
+    clf = StumpBoostClassifier(n_estimators=1).fit(X, y, sample_weight=[0.3, 0.1, 0.2, 0.6])
+    assert clf.predict([[0.0], [1.0]]).tolist() == ["ab", "u"]
