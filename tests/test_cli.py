@@ -55,9 +55,9 @@ def test_predict_the_shipped_examples_with_the_shipped_model():
 
 
 def test_what_is_no_heart_sound_is_not_given_a_heart_class(tmp_path):
-    """A periodic pulse train is "uncertain" (unlike the training data); a tone and white noise
-    are artifacts, even 1.5 s of noise; a real recording keeps the classifier's answer, even its
-    first 1.5 s."""
+    """A periodic pulse train is "uncertain" (unlike the training data); a tone, white noise and a
+    reader's voice are artifacts, even 1.5 s of noise; a real recording keeps the classifier's
+    answer, even its first 1.5 s."""
     sr = 4000
     t = np.arange(8 * sr) / sr
     pulse = np.zeros_like(t)
@@ -72,14 +72,17 @@ def test_what_is_no_heart_sound_is_not_given_a_heart_class(tmp_path):
     heart, heart_sr = sf.read(EXAMPLES / "Aunlabelledtest__201101061552.wav")
     sf.write(tmp_path / "short.wav", heart[:int(1.5 * heart_sr)], heart_sr)
     sf.write(tmp_path / "short_noise.wav", sounds["noise"][:int(1.5 * sr)], sr)
+    speech = Path(__file__).parent / "data" / "speech" / "librispeech_198-209-0000.flac"
     r = hbclf("predict", *(tmp_path / f"{n}.wav" for n in [*sounds, "short", "short_noise"]),
-              EXAMPLES / "Aunlabelledtest__201101051105.wav", "--format", "json")
+              speech, EXAMPLES / "Aunlabelledtest__201101051105.wav", "--format", "json")
     assert r.returncode == 0, r.stderr
     rows = {Path(row["file"]).stem: row for row in json.loads(r.stdout)["results"]}
     assert rows["pulse"]["prediction"] == "uncertain"
     assert "unlike every recording" in rows["pulse"]["quality"]
     assert rows["tone"]["prediction"] == rows["noise"]["prediction"] == "artifact"
     assert rows["short_noise"]["prediction"] == "artifact"
+    assert rows[speech.stem]["prediction"] == "artifact"
+    assert "a voice or music" in rows[speech.stem]["quality"]
     assert rows["short"]["prediction"] in read_card(default_model_path())["classes"]
     assert 90 <= rows["short"]["heart_rate"] <= 115  # the whole recording's: 102 bpm
     assert rows["Aunlabelledtest__201101051105"]["prediction"] in read_card(

@@ -1,11 +1,12 @@
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.pipeline import FeatureUnion, make_pipeline
 
-from hbclf.datasets import load_pascal_timing
+from hbclf.datasets import embedded_data_home, load_pascal_timing
 from hbclf.display import plot_heartbeats
 from hbclf.features import MFCC, TimeSummary
 from hbclf.features import RhythmFeatures
@@ -135,6 +136,31 @@ def test_a_tone_has_no_heart_sounds():
     for freq in (50.0, 150.0):
         beats = detect(np.sin(2 * np.pi * freq * t), 4000)
         assert not beats.detected and "no heart sounds" in beats.reason
+
+
+SPEECH = sorted((Path(__file__).parent / "data" / "speech").glob("*.flac"))
+
+
+def test_speech_is_refused_as_a_voice():
+    """Three LibriSpeech readers, 6 s each and each half of that: no beats, and the reason says
+    why (before the voice check every one of them showed a "heart rhythm")."""
+    assert len(SPEECH) == 3
+    for path in SPEECH:
+        y, sr = load_audio(path, sr=None)
+        for part in (y, y[: len(y) // 2], y[len(y) // 2:]):
+            beats = detect(part, sr)
+            assert not beats.detected
+            assert beats.reason.startswith("a voice or music, not heart sounds"), (
+                path.name, beats.reason)
+
+
+def test_a_tonal_murmur_is_not_taken_for_a_voice():
+    """Set A's murmurs recorded on 2011-08-22 ring (half the louder frames of this one repeat at a
+    voice's pitch period), but their power lies below 150 Hz: beats are found."""
+    y, sr = load_audio(embedded_data_home() / "pascal" / "set_a" / "murmur__201108222223.flac",
+                       sr=None)
+    beats = detect(y, sr)
+    assert beats.detected and 60 < beats.heart_rate < 90, beats.reason
 
 
 def test_weak_heart_in_noise_is_still_segmented_with_lower_quality():
