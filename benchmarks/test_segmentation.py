@@ -39,27 +39,29 @@ def _rate(benchmark, name, minutes):
     benchmark.extra_info["ms_per_minute_of_audio"] = round(RATES[name], 1)
 
 
-def _forget():
-    """detect remembers its last few results with the shipped segmenter (hbclf predict asks
-    twice): forget them, so that every round segments."""
-    from hbclf.heartbeat import _detect
+@pytest.fixture(scope="module")
+def segmenter():
+    """The shipped segmenter, passed to detect explicitly: detect then segments every time (with
+    the default it hands back the last few recordings' results, as hbclf predict asks twice)."""
+    from hbclf.heartbeat import default_segmenter
 
-    _detect._RECENT.clear()
-    return (), {}
+    return default_segmenter()
 
 
-def test_detect_recordings(benchmark, recordings):
-    detect(*recordings[0])  # the Viterbi's compile (or load from numba's cache) is not timed
-    benchmark.pedantic(lambda: [detect(y, sr) for y, sr in recordings], setup=_forget,
+def test_detect_recordings(benchmark, recordings, segmenter):
+    detect(*recordings[0], segmenter=segmenter)  # the Viterbi's compile (or load from numba's
+    # cache) is not timed
+    benchmark.pedantic(lambda: [detect(y, sr, segmenter=segmenter) for y, sr in recordings],
                        rounds=3, iterations=1)
     minutes = sum(len(y) / sr for y, sr in recordings) / 60
     _rate(benchmark, f"detect, {len(recordings)} recordings ({minutes:.0f} min)", minutes)
 
 
-def test_detect_one_hour(benchmark):
+def test_detect_one_hour(benchmark, segmenter):
     y = np.concatenate([synthetic_pcg(heart_rate=72, seconds=60, sr=4000, seed=i)[0]
                         for i in range(60)])
-    detect(y[:40000], 4000)
-    beats = benchmark.pedantic(lambda: detect(y, 4000), setup=_forget, rounds=2, iterations=1)
+    detect(y[:40000], 4000, segmenter=segmenter)
+    beats = benchmark.pedantic(lambda: detect(y, 4000, segmenter=segmenter), rounds=2,
+                               iterations=1)
     assert len(beats.s1) > 4000
     _rate(benchmark, "detect, one synthetic hour at 4 kHz", 60.0)
