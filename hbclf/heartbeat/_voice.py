@@ -29,12 +29,20 @@ def voice_measures(x):
     voiced : float
         Share of the louder half of the frames (by their 60-450 Hz power)
         whose 60-450 Hz autocorrelation, normalised, peaks above
-        :data:`VOICED_FRAME` at a lag of one pitch period (4-13 ms: 80-250
-        Hz). Heart sounds are brief thuds that do not repeat at such lags;
+        :data:`VOICED_FRAME` at a lag of one pitch period (4-13 ms: about
+        80-250 Hz). Heart sounds are brief thuds that do not repeat at such lags;
         vowels do.
     low : float
         Share of the 25-450 Hz power below 150 Hz (heart sounds lie mostly
         below 150 Hz, a voice's mostly above).
+
+    Examples
+    --------
+    >>> from hbclf.heartbeat import synthetic_pcg
+    >>> y, _ = synthetic_pcg(seconds=4, sr=1000, seed=0)
+    >>> voiced, low = voice_measures(y)
+    >>> voiced < 0.3 and low > 0.6
+    True
     """
     from scipy.fft import irfft, rfft, rfftfreq
     from scipy.signal import sosfiltfilt
