@@ -143,6 +143,11 @@ class _WeightedDraws(keras.utils.PyDataset):
         pick = self.index[i * self.batch_size:(i + 1) * self.batch_size]
         return self.X[pick], self.y[pick]
 
+    def release(self):
+        """Drop the training arrays: TensorFlow's registry of Python generators keeps the
+        dataset built on this object (and so the arrays) alive after ``fit`` returns."""
+        self.X = self.y = self.weights = self.index = None
+
 
 class _NeuralClassifier(KerasClassifier):
     """What the CNN and RNN share: data handling, training loop, tags."""
@@ -269,8 +274,11 @@ class _NeuralClassifier(KerasClassifier):
                 monitor="val_loss", patience=self.patience, restore_best_weights=True
             ))
         if draws:  # the draws batch and shuffle themselves
-            hist = self.model_.fit(_WeightedDraws(X, y, sample_weight, self.batch_size, rng),
-                                   callbacks=callbacks, **fit_args)
+            batches = _WeightedDraws(X, y, sample_weight, self.batch_size, rng)
+            try:
+                hist = self.model_.fit(batches, callbacks=callbacks, **fit_args)
+            finally:  # else every fit leaves its training data in memory
+                batches.release()
         else:
             hist = self.model_.fit(x=X, y=y, sample_weight=sample_weight, callbacks=callbacks,
                                    batch_size=self.batch_size, shuffle=True, **fit_args)

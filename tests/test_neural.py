@@ -190,6 +190,31 @@ def test_early_stopping_validation_keeps_groups_whole(monkeypatch):
     np.testing.assert_array_equal(seen["groups"], groups[train])
 
 
+def test_weighted_draws_leave_no_training_data_behind(monkeypatch):
+    """TensorFlow's registry of Python generators keeps the dataset made of the draws alive after
+    fit: the draws must not hold the training arrays then, or every fit in a long-lived process
+    (a cross-validation worker) keeps its data (0.5 GB a PhysioNet fold)."""
+    import gc
+    import weakref
+
+    import hbclf.neural as neural
+
+    held = []
+    real_init = neural._WeightedDraws.__init__
+
+    def spy(self, X, y, weights, batch_size, rng):
+        held.append(weakref.ref(X))
+        real_init(self, X, y, weights, batch_size, rng)
+
+    monkeypatch.setattr(neural._WeightedDraws, "__init__", spy)
+    X, y = toy(n=40)
+    cnn = CNNClassifier(epochs=2, early_stopping=False, weighted_draws=True, batch_size=8,
+                        random_state=0).fit(X.copy(), y, sample_weight=np.ones(len(y)))
+    gc.collect()
+    assert len(held) == 1 and held[0]() is None
+    assert cnn.predict_proba(X).shape == (40, 2)
+
+
 def test_weighted_draws_sample_in_proportion_to_the_weights_each_epoch(monkeypatch):
     """Each epoch trains on a fresh draw, as many samples as the weights sum to, in proportion
     to them."""
