@@ -352,10 +352,7 @@ class _NeuralClassifier(KerasClassifier):
         return int(rs) if isinstance(rs, (int, np.integer)) else None
 
     def _compile(self, model):
-        model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate=self.learning_rate),
-            loss="sparse_categorical_crossentropy",
-        )
+        model.compile(optimizer=_adam(self.learning_rate), loss="sparse_categorical_crossentropy")
         return model
 
     # scikeras hands the label encoding its loss; ours is compiled in the build function
@@ -394,6 +391,36 @@ class _NeuralClassifier(KerasClassifier):
 
     def __repr__(self):
         return BaseEstimator.__repr__(self)
+
+
+def _adam(learning_rate):
+    """Keras' Adam, minus the gradients' all-reduce when nothing is distributed.
+
+    Keras sums each step's gradients over replicas with ``tf.distribute``'s
+    ``all_reduce``, which wraps them in ``tf.custom_gradient`` even under the
+    default one-replica strategy; traced in graph mode, that registers the step's
+    gradient function in TensorFlow's global gradient registry for good, and
+    with it the traced training graph (TensorFlow issue #97697): about 12 MB
+    kept per fit, however the model is dropped. With one replica the sum is the
+    gradients themselves, so they are passed on as they are (the same numbers);
+    under a distribution strategy Keras' own all-reduce runs. The override is
+    this optimizer instance's own: Keras' class, and the saved files, are as
+    they were.
+    """
+    import types
+
+    import tensorflow as tf
+
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
+    all_reduce = getattr(optimizer, "_all_reduce_sum_gradients", None)
+    if all_reduce is None:  # another Keras backend, or a Keras that no longer has it
+        return optimizer
+
+    def sum_over_replicas(self, grads_and_vars):
+        return all_reduce(grads_and_vars) if tf.distribute.has_strategy() else list(grads_and_vars)
+
+    optimizer._all_reduce_sum_gradients = types.MethodType(sum_over_replicas, optimizer)
+    return optimizer
 
 
 class CNNClassifier(_NeuralClassifier):
