@@ -232,7 +232,7 @@ def test_segmentation_task_writes_set_a_tables_and_physionet_rhythm(tmp_path):
 def test_variant_ceiling_counts_other_versions_as_perfect():
     from benchmarks.segmentation import _variant_ceiling, _variant_table
 
-    # two recordings, two versions each: "x" read swapped (all wrong), "y" with one miss
+    # two recordings, two versions each: "x" read swapped (all wrong), "y" read partly right
     per = pd.DataFrame({
         "id": ["x", "x", "y", "y"], "kind": ["faster"] * 4, "target_bpm": [100, 120] * 2,
         "heart_rate_annotated": [100.0, 120.0, 100.0, 120.0], "seconds": [4.0] * 4,
