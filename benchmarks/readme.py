@@ -10,7 +10,7 @@ import pandas as pd
 from hbclf import tasks
 
 from .records import atomic_write
-from .segmentation import _odd, _variant_ceiling, pooled_f1
+from .segmentation import pooled_f1, reversed_annotations, variant_ceiling
 
 README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
 # published methods in the registry: (model, method, published score and its protocol)
@@ -272,10 +272,10 @@ def _ceiling_note(out, versions):
     """What the versions' F1 could reach at most while the recordings the annotation check
     names are read as now (empty when it names none)."""
     per = pd.read_csv(out / "segmentation" / "per_recording.csv", dtype={"id": str})
-    odd = set(per.loc[_odd(per), "id"])
+    odd = set(per.loc[reversed_annotations(per), "id"])
     if not odd:
         return ""
-    _, s1, s2 = _variant_ceiling(versions.astype({"id": str}), odd)
+    _, s1, s2 = variant_ceiling(versions.astype({"id": str}), odd)
     return (f" (at most {s1:.3f} / {s2:.3f} with the versions of the {len(odd)} "
             f"recording{'s' if len(odd) > 1 else ''} the annotation check names read as now and "
             f"every other perfectly)")

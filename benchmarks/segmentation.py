@@ -57,7 +57,7 @@ def _counts(beats, truth):
     return c
 
 
-def _odd(per):
+def reversed_annotations(per):
     """Index of the recordings whose annotated S1 is both narrower and higher-pitched than their
     annotated S2 (the reverse of most hearts': the annotation check's question)."""
     return per.index[(per["s1_width_ms"] < per["s2_width_ms"])
@@ -69,7 +69,7 @@ def _annotation_check(per, counts):
     and the leave-one-recording-out F1 if every other recording were decoded perfectly."""
     wider = per["s1_width_ms"] - per["s2_width_ms"]
     lower = per["s2_centroid_hz"] - per["s1_centroid_hz"]
-    odd = _odd(per)
+    odd = reversed_annotations(per)
     text = (f"Annotation check (each recording's own signal, `per_recording.csv`): the annotated S1 "
             f"is the broader sound in {int((wider > 0).sum())} of {len(per)} recordings (median "
             f"{wider.median():+.0f} ms) and the lower-pitched in {int((lower > 0).sum())} (median "
@@ -127,7 +127,7 @@ def _variants(y, sr, truth, rid, segmenter):
     return rows
 
 
-def _variant_ceiling(per, odd_ids):
+def variant_ceiling(per, odd_ids):
     """Rate-within-10 % share and pooled S1 and S2 F1 of the versions if those of ``odd_ids`` were
     read as now and every other version perfectly."""
     odd = per["id"].isin(odd_ids)
@@ -172,7 +172,7 @@ def _variant_table(per, odd_ids=()):
               f"{int(right.sum())}) from the others with ROC AUC {auc:.2f}."]
     odd = per["id"].isin(odd_ids)
     if odd.any():
-        rate, s1, s2 = _variant_ceiling(per, odd_ids)
+        rate, s1, s2 = variant_ceiling(per, odd_ids)
         names = sorted(set(per.loc[odd, "id"]))
         lines[-1] += (f" The versions inherit their recording's annotation: the "
                       f"{int(odd.sum())} versions of the {len(names)} "
@@ -310,7 +310,8 @@ def run_segmentation(out, data_home=None, *, code=None, n_jobs=1):
                                                                      float_format="%.4f"))
     variants = pd.DataFrame(variants)
     atomic_write(tdir / "variants.csv", variants.to_csv(index=False, float_format="%.4f"))
-    table = "\n".join(lines) + "\n\n" + _variant_table(variants, set(per.loc[_odd(per), "id"]))
+    reversed_ids = set(per.loc[reversed_annotations(per), "id"])
+    table = "\n".join(lines) + "\n\n" + _variant_table(variants, reversed_ids)
     atomic_write(tdir / "summary.md", table + "\n")
     return table
 

@@ -230,7 +230,7 @@ def test_segmentation_task_writes_set_a_tables_and_physionet_rhythm(tmp_path):
 
 
 def test_variant_ceiling_counts_other_versions_as_perfect():
-    from benchmarks.segmentation import _variant_ceiling, _variant_table
+    from benchmarks.segmentation import _variant_table, variant_ceiling
 
     # two recordings, two versions each: "x" read swapped (all wrong), "y" read partly right
     per = pd.DataFrame({
@@ -240,10 +240,10 @@ def test_variant_ceiling_counts_other_versions_as_perfect():
         "s1_tp": [0, 0, 4, 0], "s1_fp": [4, 4, 0, 2], "s1_fn": [4, 4, 0, 4],
         "s2_tp": [0, 0, 4, 1], "s2_fp": [4, 4, 1, 2], "s2_fn": [4, 4, 0, 3],
         "s1_f1": [0.0, 0.0, 1.0, 0.0], "s2_f1": [0.0, 0.0, 0.89, 0.22]})
-    rate, s1, s2 = _variant_ceiling(per, {"x"})
+    rate, s1, s2 = variant_ceiling(per, {"x"})
     # y's versions perfect: 8 true positives; x's: 8 false positives and 8 misses
     assert rate == 1.0 and s1 == s2 == 2 * 8 / (2 * 8 + 8 + 8)
-    assert _variant_ceiling(per, set())[1:] == (1.0, 1.0)
+    assert variant_ceiling(per, set())[1:] == (1.0, 1.0)
     text = _variant_table(per, {"x"})
     assert "the 2 versions of the 1 recording the annotation check names (x)" in text
     assert "0.500 / 0.500: the F1 goal (0.95) needs" in text
