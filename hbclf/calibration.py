@@ -27,11 +27,13 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["GroupedCalibration", "UngroupedCalibrationWarning", "is_probability", "reliability"]
+__all__ = ["GroupedCalibration", "GroupedThreshold", "UngroupedCalibrationWarning", "best_threshold",
+           "is_probability", "reliability"]
 
 
 class UngroupedCalibrationWarning(UserWarning):
-    """:class:`GroupedCalibration` was fitted without groups: its folds may split a patient."""
+    """:class:`GroupedCalibration` or :class:`GroupedThreshold` was fitted without groups: its
+    folds may split a patient."""
 
 
 class GroupedCalibration(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
@@ -114,7 +116,6 @@ class GroupedCalibration(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """
         from sklearn.calibration import CalibratedClassifierCV
         from sklearn.linear_model import LogisticRegression
-        from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
         from sklearn.utils.multiclass import check_classification_targets
         from sklearn.utils.validation import has_fit_parameter
 
@@ -124,29 +125,10 @@ class GroupedCalibration(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             raise ValueError(f"method must be 'sigmoid' or 'isotonic', got {self.method!r}")
         if self.decision not in ("balanced", "probable"):
             raise ValueError(f"decision must be 'balanced' or 'probable', got {self.decision!r}")
-        _, cls, counts = np.unique(y, return_inverse=True, return_counts=True)
-        n_splits = min(self.n_splits, int(counts.min()))
-        if n_splits < 2:
-            raise ValueError("every class needs at least 2 recordings to calibrate on folds; "
-                             f"one class has {int(counts.min())} sample(s)")
-        if groups is None:
-            warnings.warn("GroupedCalibration.fit without groups: the calibration folds are "
-                          "stratified only, so one patient's or sitting's recordings can sit on "
-                          "both sides (pass groups=, or <step>__groups= in a Pipeline)",
-                          UngroupedCalibrationWarning, stacklevel=2)
-            cv = StratifiedKFold(n_splits, shuffle=True, random_state=self.random_state)
-            splits = cv.split(X, y)
-        else:
-            groups = np.asarray(groups)
-            if len(groups) != len(y):
-                raise ValueError(f"groups has {len(groups)} entries for {len(y)} recordings")
-            n_splits = min(n_splits, len(set(groups)))
-            cv = StratifiedGroupKFold(n_splits, shuffle=True, random_state=self.random_state)
-            splits = cv.split(X, y, groups)
-        splits = list(splits)
-        if any(len(np.unique(y[tr])) < len(counts) for tr, _ in splits):
-            raise ValueError("a grouped fold leaves a class out of its training part: too few "
-                             "groups of that class to calibrate on folds")
+        _, cls = np.unique(y, return_inverse=True)
+        splits = _grouped_splits(X, y, groups, n_splits=self.n_splits,
+                                 random_state=self.random_state, who="GroupedCalibration",
+                                 what="calibrate")
         base = LogisticRegression() if self.estimator is None else clone(self.estimator)
         params, weight = {}, None
         if domains is not None and has_fit_parameter(base, "domains"):
@@ -185,6 +167,174 @@ class GroupedCalibration(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         if self.decision == "balanced":
             proba = proba / self.class_prior_
         return self.classes_[np.argmax(proba, axis=1)]
+
+
+class GroupedThreshold(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
+    """A two-class classifier whose decision threshold is learned on folds that keep groups whole.
+
+    A classifier's own decision (its most probable class) need not be the one
+    that scores best on balanced accuracy, the challenges' MAcc: a boosted
+    ensemble's probabilities, for one, crowd around one half. This meta-
+    estimator fits copies of ``estimator`` on grouped folds of the training
+    data, predicts each fold with the copy that did not see it, and keeps the
+    threshold on the probability of ``classes_[1]`` at which those out-of-fold
+    predictions have the highest balanced accuracy (among equals, the one
+    nearest one half, the estimator's own). ``estimator`` itself is then
+    fitted on all the data; its probabilities are passed on unchanged, only
+    :meth:`predict` uses the threshold. The test data never set it: in a
+    Pipeline pass the groups as ``<step>__groups`` (the harness does). With
+    more than two classes there is no single threshold and :meth:`predict` is
+    the estimator's most probable class.
+
+    Parameters
+    ----------
+    estimator : classifier, default=None
+        Has ``predict_proba``; ``None``: logistic regression.
+    n_splits : int, default=3
+        Grouped folds for the out-of-fold predictions.
+    random_state : int, optional
+        Shuffling of the folds.
+
+    Attributes
+    ----------
+    estimator_ : classifier
+        Fitted on all the training data.
+    threshold_ : float or None
+        Probability of ``classes_[1]`` above which it is predicted (None with
+        more than two classes).
+    classes_ : ndarray
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(80, 3)) + np.repeat([[0.0], [1.0]], 40, axis=0)
+    >>> y, groups = np.repeat(["abnormal", "normal"], 40), np.arange(80) // 2
+    >>> clf = GroupedThreshold(random_state=0).fit(X, y, groups=groups)
+    >>> bool(0 < clf.threshold_ < 1), clf.predict(X[:2]).shape
+    (True, (2,))
+    """
+
+    def __init__(self, estimator=None, *, n_splits=3, random_state=None):
+        self.estimator = estimator
+        self.n_splits = n_splits
+        self.random_state = random_state
+
+    def fit(self, X, y, groups=None, domains=None):
+        """Learn the threshold on grouped out-of-fold predictions, then fit the estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_recordings, n_features)
+        y : array-like of shape (n_recordings,)
+        groups : array-like of shape (n_recordings,), optional
+            Patient, sitting or database of each recording; without it the
+            folds are stratified only, with an :class:`UngroupedCalibrationWarning`.
+        domains : array-like of shape (n_recordings,), optional
+            Origin of each recording, handed to ``estimator.fit`` (sliced per
+            fold) when it takes ``domains``
+            (:class:`~hbclf.domains.DomainBalancedClassifier`). Unused otherwise.
+
+        Returns
+        -------
+        self
+        """
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.utils.multiclass import check_classification_targets
+        from sklearn.utils.validation import has_fit_parameter
+
+        X, y = validate_data(self, X, y)
+        check_classification_targets(y)
+        base = LogisticRegression() if self.estimator is None else self.estimator
+        domains = (np.asarray(domains) if domains is not None
+                   and has_fit_parameter(base, "domains") else None)
+
+        def fitted(rows):
+            params = {} if domains is None else {"domains": domains[rows]}
+            return clone(base).fit(X[rows], y[rows], **params)
+
+        classes = np.unique(y)
+        self.threshold_ = None
+        if len(classes) == 2:
+            splits = _grouped_splits(X, y, groups, n_splits=self.n_splits,
+                                     random_state=self.random_state, who="GroupedThreshold",
+                                     what="learn a threshold")
+            out_of_fold = np.empty(len(y))
+            for train, test in splits:
+                est = fitted(train)
+                column = list(est.classes_).index(classes[1])
+                out_of_fold[test] = est.predict_proba(X[test])[:, column]
+            self.threshold_ = best_threshold(y == classes[1], out_of_fold)
+        self.estimator_ = fitted(np.arange(len(y)))
+        self.classes_ = self.estimator_.classes_
+        return self
+
+    def predict_proba(self, X):
+        """The estimator's class probabilities, columns in ``classes_`` order."""
+        check_is_fitted(self, "estimator_")
+        X = validate_data(self, X, reset=False)
+        return self.estimator_.predict_proba(X)
+
+    def predict(self, X):
+        """``classes_[1]`` where its probability exceeds ``threshold_``, else ``classes_[0]``."""
+        proba = self.predict_proba(X)
+        if self.threshold_ is None:
+            return self.classes_[np.argmax(proba, axis=1)]
+        return self.classes_[(proba[:, 1] > self.threshold_).astype(int)]
+
+
+def best_threshold(positive, score):
+    """The threshold on ``score`` with the highest balanced accuracy of ``score > threshold``.
+
+    Candidates lie halfway between consecutive distinct scores (and beyond
+    both ends); among equally good ones the nearest 0.5 is kept.
+
+    Examples
+    --------
+    >>> best_threshold([False, False, True, True], [0.1, 0.4, 0.6, 0.9])
+    0.5
+    """
+    positive, score = np.asarray(positive, dtype=bool), np.asarray(score, dtype=float)
+    if positive.all() or not positive.any():
+        raise ValueError("a threshold needs scores of both classes")
+    values = np.unique(score)
+    cuts = np.r_[values[0] - 1, (values[:-1] + values[1:]) / 2, values[-1] + 1]
+    pos, neg = np.sort(score[positive]), np.sort(score[~positive])
+    tpr = 1 - np.searchsorted(pos, cuts, side="right") / len(pos)
+    tnr = np.searchsorted(neg, cuts, side="right") / len(neg)
+    balanced = (tpr + tnr) / 2
+    best = np.flatnonzero(balanced >= balanced.max() - 1e-12)
+    return float(cuts[best[np.argmin(np.abs(cuts[best] - 0.5))]])
+
+
+def _grouped_splits(X, y, groups, *, n_splits, random_state, who, what):
+    """Stratified folds that keep ``groups`` whole (stratified only, with a warning, without)."""
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+    _, counts = np.unique(y, return_counts=True)
+    n_splits = min(n_splits, int(counts.min()))
+    if n_splits < 2:
+        raise ValueError(f"every class needs at least 2 recordings to {what} on folds; "
+                         f"one class has {int(counts.min())} sample(s)")
+    if groups is None:
+        warnings.warn(f"{who}.fit without groups: its folds are stratified only, so one "
+                      "patient's or sitting's recordings can sit on both sides (pass groups=, "
+                      "or <step>__groups= in a Pipeline)",
+                      UngroupedCalibrationWarning, stacklevel=3)
+        splits = StratifiedKFold(n_splits, shuffle=True, random_state=random_state).split(X, y)
+    else:
+        groups = np.asarray(groups)
+        if len(groups) != len(y):
+            raise ValueError(f"groups has {len(groups)} entries for {len(y)} recordings")
+        n_splits = min(n_splits, len(set(groups)))
+        cv = StratifiedGroupKFold(n_splits, shuffle=True, random_state=random_state)
+        splits = cv.split(X, y, groups)
+    splits = list(splits)
+    if any(len(np.unique(y[tr])) < len(counts) for tr, _ in splits):
+        raise ValueError(f"a grouped fold leaves a class out of its training part: too few "
+                         f"groups of that class to {what} on folds")
+    return splits
 
 
 def is_probability(scores, *, atol=1e-3):

@@ -198,16 +198,20 @@ def make(name, *, random_state=0, quick=False, n_threads=None):
         from sklearn.impute import SimpleImputer
 
         from .boosting import StumpBoostClassifier
+        from .calibration import GroupedThreshold
         from .domains import DomainBalancedClassifier
 
         # balanced by sample weights the booster itself reweights (class weights inside the
         # stumps left SAMME's first stump "worse than random" on PASCAL's four or five classes)
         boost = StumpBoostClassifier(n_estimators=50 if quick else 300, learning_rate=0.5)
+        # the decision threshold learned, as the entry's was, on the training data (here its
+        # grouped 3-fold out-of-fold predictions): SAMME's probabilities crowd around one half
         return Pipeline([
             ("states", StateFeatures()),
             ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
             ("scale", StandardScaler()),  # nothing to boosted stumps; the novelty gate reads it
-            ("clf", DomainBalancedClassifier(boost)),
+            ("clf", GroupedThreshold(DomainBalancedClassifier(boost), n_splits=3,
+                                     random_state=random_state)),
         ])
     if name in _NETWORKS:
         from . import neural  # imports TensorFlow: only when a network is asked for
@@ -246,7 +250,7 @@ def param_grid(name):
         "logreg_cycles_db": {"clf__estimator__C": [0.01, 0.1, 1.0]},
         "et_cycles_db": {"clf__estimator__min_samples_leaf": [1, 3]},
         "sample_entry": {"clf__C": [0.1, 1.0, 10.0]},
-        "potes_features": {"clf__estimator__n_estimators": [100, 300]},
+        "potes_features": {"clf__estimator__estimator__n_estimators": [100, 300]},
         "rf": {"clf__min_samples_leaf": [1, 3]},
         "knn": {"clf__n_neighbors": [5, 9]},
         "gb": {"clf__learning_rate": [0.05, 0.1]},
