@@ -204,8 +204,8 @@ def make(name, *, random_state=0, quick=False, n_threads=None):
         # balanced by sample weights the booster itself reweights (class weights inside the
         # stumps left SAMME's first stump "worse than random" on PASCAL's four or five classes)
         boost = StumpBoostClassifier(n_estimators=50 if quick else 300, learning_rate=0.5)
-        # the decision threshold learned, as the entry's was, on the training data (here its
-        # grouped 3-fold out-of-fold predictions): SAMME's probabilities crowd around one half
+        # the decision threshold learned on the training data alone (grouped 3-fold
+        # out-of-fold predictions): SAMME's probabilities crowd around one half
         return Pipeline([
             ("states", StateFeatures()),
             ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
