@@ -5,17 +5,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
-from benchmarks import run
 import soundfile as sf
-
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from benchmarks import run
 from hbclf import pipelines, tasks
 from hbclf.base import LearnsNothingMixin
 from hbclf.datasets import load_pascal
 from hbclf.metrics import binary_scores, challenge_a, challenge_b, score_task
-
 
 Q = "grouped-2-fold"  # the protocol of a --quick PASCAL run
 
