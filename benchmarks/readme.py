@@ -19,7 +19,8 @@ PUBLISHED = (
                       "and amplitude features, logistic regression (Liu et al. 2016)"),
      0.71, "MAcc about 0.71 on the Challenge's hidden test set (Clifford et al. 2016)"),
     ("potes_features", ("PhysioNet/CinC 2016 winner, feature half: 124 time-frequency "
-                        "features of the segmented cycles, AdaBoost (Potes et al. 2016)"),
+                        "features of the segmented cycles, AdaBoost, its decision threshold "
+                        "learned on grouped folds of the training data (Potes et al. 2016)"),
      0.8602, "MAcc 0.8602 (Se 0.9424, Sp 0.7781) on the hidden test set, for the ensemble "
              "of this and a 4-band CNN (Potes et al. 2016)"),
 )
