@@ -33,12 +33,6 @@ import numpy as np
 THRESHOLDS = (0.30, 0.35, 0.40, 0.45, 0.48, 0.50, 0.52, 0.55)
 
 
-def macc(y, abnormal):
-    """MAcc of the decisions ``abnormal`` (bool) against the labels ``y``."""
-    y = np.asarray(y)
-    return (np.mean(abnormal[y == "abnormal"]) + np.mean(~abnormal[y == "normal"])) / 2
-
-
 def fold_scores(results, task, protocol, model):
     """(index, probability of "abnormal") of every fold record of a model."""
     out = []
@@ -50,9 +44,13 @@ def fold_scores(results, task, protocol, model):
 
 
 def fixed_thresholds(results, task, protocol, model, y):
-    """Mean over the folds of MAcc at each of :data:`THRESHOLDS`."""
+    """Mean over the folds of MAcc (balanced accuracy, as :mod:`hbclf.metrics` computes it) at
+    each of :data:`THRESHOLDS`."""
+    from sklearn.metrics import balanced_accuracy_score
+
     folds = fold_scores(results, task, protocol, model)
-    return {t: float(np.mean([macc(y[i], p > t) for i, p in folds])) for t in THRESHOLDS}
+    return {t: float(np.mean([balanced_accuracy_score(y[i] == "abnormal", p > t)
+                              for i, p in folds])) for t in THRESHOLDS}
 
 
 def refit(k, fold, head, X, data, seed):
