@@ -101,7 +101,9 @@ class GroupedCalibration(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         groups : array-like of shape (n_recordings,), optional
             Patient, sitting or database of each recording; without it the
             folds are stratified only (as scikit-learn's), with an
-            :class:`UngroupedCalibrationWarning`.
+            :class:`UngroupedCalibrationWarning`. Also handed to
+            ``estimator.fit`` (sliced per fold) when it takes ``groups``
+            (:class:`GroupedThreshold`, a nested :class:`GroupedCalibration`).
         domains : array-like of shape (n_recordings,), optional
             Origin of each recording, handed to ``estimator.fit`` (sliced per
             fold) when it takes ``domains``
@@ -131,6 +133,8 @@ class GroupedCalibration(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                                  what="calibrate")
         base = LogisticRegression() if self.estimator is None else clone(self.estimator)
         params, weight = {}, None
+        if groups is not None and has_fit_parameter(base, "groups"):  # its own folds grouped too
+            params["groups"] = np.asarray(groups)
         if domains is not None and has_fit_parameter(base, "domains"):
             from .domains import domain_balanced_weights
 

@@ -415,7 +415,10 @@ def train(task="heart", model="et_cycles_db", out=None, *, cv=5, seed=0, data_ho
         (:class:`hbclf.calibration.GroupedCalibration`, Platt scaling); the
         card's scores and calibration error are those of the calibrated model.
         A model without probabilities (SVC) is calibrated whatever this says;
-        a network never is (Keras saves its weights, not a calibrator).
+        a network never is (Keras saves its weights, not a calibrator). A
+        learned decision threshold (:class:`hbclf.calibration.GroupedThreshold`,
+        ``potes_features``) gives way to the calibration's own decision, also
+        learned on grouped folds.
     augment : bool, default=False
         Add one device-augmented copy of every recording to the training data
         (:func:`hbclf.augment.augment_files`, written to a temporary folder):
@@ -435,7 +438,7 @@ def train(task="heart", model="et_cycles_db", out=None, *, cv=5, seed=0, data_ho
     from sklearn.pipeline import Pipeline
 
     from . import pipelines, tasks
-    from .calibration import GroupedCalibration
+    from .calibration import GroupedCalibration, GroupedThreshold
     from .datasets import CITATION, PHYSIONET_CITATION
     from .novelty import fit_novelty, reads_features
 
@@ -463,6 +466,8 @@ def train(task="heart", model="et_cycles_db", out=None, *, cv=5, seed=0, data_ho
     # a network is not calibrated: its weights are saved by Keras, not inside a calibrator
     if (calibrate and model not in pipelines.networks()) or not hasattr(head, "predict_proba"):
         name, clf = head.steps[-1]
+        if isinstance(clf, GroupedThreshold):  # the calibrated decision takes the threshold's place
+            clf = clf.estimator
         head.steps[-1] = (name, GroupedCalibration(clf, n_splits=5, random_state=seed))
     evaluation, fold = {}, None
     for protocol in t.protocols(cv=cv if t.kfold is None else None):

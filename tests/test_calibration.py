@@ -114,3 +114,28 @@ def test_threshold_passes_domains_to_each_fold_and_leaves_many_classes_alone():
     many = GroupedThreshold(GaussianNB()).fit(X, three, groups=np.arange(400))
     assert many.threshold_ is None
     np.testing.assert_array_equal(many.predict(X), GaussianNB().fit(X, three).predict(X))
+
+
+def test_calibration_hands_each_fold_its_groups_when_the_estimator_takes_them():
+    import warnings
+
+    from hbclf.calibration import GroupedThreshold, UngroupedCalibrationWarning
+
+    seen = []
+
+    class Spy(GroupedThreshold):
+        def fit(self, X, y, groups=None, domains=None):
+            seen.append(None if groups is None else np.asarray(groups))
+            return super().fit(X, y, groups=groups, domains=domains)
+
+    rng = np.random.default_rng(3)
+    X, y = _skewed(400, rng)
+    groups = np.arange(400) // 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UngroupedCalibrationWarning)  # no fold without its groups
+        cal = GroupedCalibration(Spy(n_splits=2, random_state=0), n_splits=3, random_state=0)
+        cal.fit(X, y, groups=groups)
+    # three calibration folds, then the final fit: each with its own rows' groups
+    assert len(seen) == 4 and len(seen[-1]) == 400
+    for (train, _), got in zip(cal.calibrated_.cv, seen[:3]):
+        np.testing.assert_array_equal(got, groups[train])
