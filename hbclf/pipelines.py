@@ -25,7 +25,10 @@ rhythm. The ``*_cycles_db`` models are the same, trained with every
 (database, class) cell weighing the same
 (:class:`~hbclf.domains.DomainBalancedClassifier`; the harness hands each
 recording's origin to ``fit``): the database's share of abnormal recordings
-can no longer be learned in place of the heart. ``sample_entry`` reproduces
+can no longer be learned in place of the heart; ``et_cycles_db`` also leaves
+out the columns that measure the recording rather than the heart
+(:data:`RECORDING_COLUMNS`: how many cycles were found, and the detection
+quality), which differ by database. ``sample_entry`` reproduces
 the PhysioNet/CinC Challenge 2016 sample entry (Liu et al. 2016): its 20
 interval and amplitude features of the segmented cycles
 (:class:`~hbclf.features.IntervalFeatures`) and a logistic regression, on
@@ -124,6 +127,26 @@ def _classifier(name, random_state, quick):
     raise ValueError(f"unknown model {name!r}; choose from {names()}")
 
 
+#: Columns of the cycle and rhythm features that measure the recording rather than the
+#: heart: how many cycles were found (a recording's length) and the detection quality
+#: (its noise). Both differ by database and device.
+RECORDING_COLUMNS = ("n_cycles", "quality")
+
+
+def _without_recording_columns(union):
+    """A step dropping :data:`RECORDING_COLUMNS` from ``union``'s table, the others kept in order.
+
+    It learns nothing, but it sits after the features (it drops columns by position), so
+    the features are those of the models that keep every column and are computed once for
+    both."""
+    from sklearn.compose import ColumnTransformer
+
+    names = union.get_feature_names_out()
+    drop = [i for i, n in enumerate(names) if n.split("__")[-1] in RECORDING_COLUMNS]
+    return ColumnTransformer([("recording", "drop", drop)], remainder="passthrough",
+                             verbose_feature_names_out=False)
+
+
 def make(name, *, random_state=0, quick=False, n_threads=None):
     """A fresh Pipeline for a registered model.
 
@@ -178,8 +201,10 @@ def make(name, *, random_state=0, quick=False, n_threads=None):
             from .domains import DomainBalancedClassifier
 
             clf = DomainBalancedClassifier(clf.set_params(class_weight=None))
-        return Pipeline([
-            ("features", union),
+        steps = [("features", union)]
+        if name == "et_cycles_db":  # the model for a device never met: the heart's columns only
+            steps.append(("heart", _without_recording_columns(union)))
+        return Pipeline(steps + [
             ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
             ("scale", StandardScaler()),
             ("clf", clf),

@@ -86,3 +86,14 @@ def test_database_balanced_models_are_registered():
         clf = pipelines.make(name, quick=True).steps[-1][1]
         assert isinstance(clf, DomainBalancedClassifier)
         assert clf.estimator.get_params()["class_weight"] is None
+
+
+def test_unseen_device_model_leaves_out_the_columns_that_measure_the_recording():
+    featurizer, head = pipelines.split_stateless(pipelines.make("et_cycles_db", quick=True))
+    same, _ = pipelines.split_stateless(pipelines.make("et_cycles", quick=True))
+    assert repr(featurizer) == repr(same)  # one feature table for both: computed once
+    names = featurizer.get_feature_names_out()
+    X = np.tile(np.arange(len(names), dtype=float), (3, 1))  # each column holds its position
+    kept = names[head[:1].fit_transform(X)[0].astype(int)]
+    assert set(names) - set(kept) == {"cycles__n_cycles", "cycles__quality", "rhythm__quality"}
+    assert list(kept) == [n for n in names if n in set(kept)]  # the others, in their order

@@ -11,10 +11,11 @@ every training database and scored on the held-out one. Both sets are also score
 without the choice, for comparison. An earlier look at the outer folds alone (mean
 0.616, worst 0.514, against 0.618 and 0.471) chose nothing: this is that check, nested.
 
-With ``--compare subsets`` the sets are instead the model's own and two subsets of it: without
-``n_cycles`` and the two ``quality`` columns (counts that follow a recording's length and
-noise, which differ by database), and the cycles' medians alone (no spread across cycles, no
-rhythm).
+With ``--compare subsets`` the sets are instead every column of the cycle and rhythm table
+(``et_cycles_db`` before 2026-12-04), the same without ``n_cycles`` and the two ``quality``
+columns (counts that follow a recording's length and noise, which differ by database:
+``et_cycles_db`` since, :data:`hbclf.pipelines.RECORDING_COLUMNS`), and the cycles' medians
+alone (no spread across cycles, no rhythm). The first is listed first, so it wins ties.
 
 Run from the repository root after the main job (its feature cache is reused; about
 three minutes on 2 cores)::
@@ -70,12 +71,15 @@ def outer_fold(db, tables, head, data, seed=0):
             **{f"inner {k}": v for k, v in inner.items()}, **outer}
 
 
-def subsets(X, featurizer, some_files):
-    """Two subsets of the cycle + rhythm table ``X``: without the counts that follow a
-    recording's length and quality (``n_cycles``, ``quality``), and the cycles' medians alone
-    (no spread across cycles, no rhythm)."""
-    names = featurizer.fit(some_files).get_feature_names_out()
-    keep = {"- n_cycles, quality": [("n_cycles" not in n and "quality" not in n) for n in names],
+def subsets(X, featurizer):
+    """The cycle + rhythm table ``X`` whole, without the columns that follow a recording's
+    length and quality (``n_cycles``, ``quality``: ``et_cycles_db``'s), and the cycles'
+    medians alone (no spread across cycles, no rhythm)."""
+    from hbclf.pipelines import RECORDING_COLUMNS
+
+    names = featurizer.get_feature_names_out()
+    keep = {"every column": [True] * len(names),
+            "- n_cycles, quality": [n.split("__")[-1] not in RECORDING_COLUMNS for n in names],
             "cycle medians": [n.startswith("cycles__") and n.endswith("_median") for n in names]}
     return {k: X[:, np.array(v)] for k, v in keep.items()}
 
@@ -98,12 +102,13 @@ def main(argv=None):
     data = tasks.get("heart").load(physionet_home=args.physionet_home)
     cache, code = f"{args.results}/.cache", code_digest()
     cycles, head = pipelines.split_stateless(pipelines.make("et_cycles_db"))
-    own = extract(cycles, data.filenames, cache, code, n_jobs=args.n_jobs)
-    if args.compare == "subsets":
-        tables = {"cycles + rhythm": own, **subsets(own, cycles, data.filenames[:3])}
-    else:
+    table = extract(cycles, data.filenames, cache, code, n_jobs=args.n_jobs)
+    tables = subsets(table, cycles)
+    head.set_params(heart="passthrough")  # its columns are chosen here, in the tables
+    if args.compare == "intervals":
         intervals, _ = pipelines.split_stateless(pipelines.make("sample_entry"))
         more = extract(intervals, data.filenames, cache, code, n_jobs=args.n_jobs)
+        own = tables["- n_cycles, quality"]
         tables = {"cycles + rhythm": own, "+ intervals": np.hstack([own, more])}
     rows = Parallel(n_jobs=args.n_jobs)(delayed(outer_fold)(db, tables, head, data)
                                         for db in np.unique(data.origin))
