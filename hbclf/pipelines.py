@@ -39,7 +39,9 @@ time-frequency features of the segmented cycles
 (:class:`~hbclf.boosting.StumpBoostClassifier`, discrete SAMME as
 scikit-learn computes it, where the paper used its AdaBoost-abstain variant;
 every (database, class) cell weighing the same, as in the ``*_db`` models,
-where the paper weighted nothing); its CNN half and their ensemble are not
+where the paper weighted nothing), deciding with a threshold learned on
+grouped folds of its training data
+(:class:`~hbclf.calibration.GroupedThreshold`); its CNN half and their ensemble are not
 here. Baselines read 40 MFCCs
 summarised over time by their mean, standard
 deviation and the standard deviation of their frame-to-frame change
