@@ -175,10 +175,15 @@ def ranking_score(maccs):
     return (maccs.mean() + maccs.min()) / 2
 
 
+#: The most of a held-out database a shipped model may answer "uncertain" (issue #24's goal).
+MOST_UNCERTAIN = 0.10
+
+
 def choice(out, tables):
     """Lines of a table: the models that could be shipped (every model of ``heart`` but the
     baselines), ranked for a device never met by the mean of their leave-one-database-out mean
-    MAcc and their worst held-out database's MAcc; the first is the choice."""
+    MAcc and their worst held-out database's MAcc; the choice is the first whose novelty gate
+    leaves at most :data:`MOST_UNCERTAIN` of every held-out database "uncertain"."""
     dbs, shipped = _heart_lodo(out, tables)
     if dbs is None:
         return []
@@ -202,10 +207,17 @@ def choice(out, tables):
         most = "–" if pd.isna(r.uncertain) else f"{r.uncertain:.1%}"
         lines.append(f"| {r.model}{mark} | {r.mean:.3f} | {r.worst:.3f} ({r.where}) | "
                      f"{r.score:.3f} | {most} |")
-    first = ranked["model"].iloc[0]
-    lines += ["", f"The ranking's choice is {first}; the shipped model is {shipped}"
-              + ("." if first == shipped else " (not yet retrained to the choice).")]
-    return lines
+    answers = (~(ranked["uncertain"] > MOST_UNCERTAIN)).to_numpy()  # no gate: answers all
+    if not answers.any():
+        return lines + ["", f"None of these answers at most {MOST_UNCERTAIN:.0%} of every "
+                        f"held-out database; the shipped model is {shipped}."]
+    k = int(np.argmax(answers))
+    first, above = ranked["model"].iloc[k], list(ranked["model"].iloc[:k])
+    why = (f" ({', '.join(above)}, ranked above it, answer{'s' if len(above) == 1 else ''} "
+           f"more than {MOST_UNCERTAIN:.0%} of a held-out database \"uncertain\")"
+           if above else "")
+    return lines + ["", f"The ranking's choice is {first}{why}; the shipped model is {shipped}"
+                    + ("." if first == shipped else " (not yet retrained to the choice).")]
 
 
 def uncertain(out, tables):

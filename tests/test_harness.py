@@ -526,6 +526,8 @@ def test_readme_ranks_shipping_candidates_by_their_mean_and_worst_database(tmp_p
     assert [line.split("`")[1] for line in table] == [shipped, "uneven"]
     assert "0.300 (training-e)" in table[1] and "20.0%" in table[1]
     assert "(shipped)" in table[0]
+    assert choice(tmp_path, tables)[-1] == (f"The ranking's choice is `{shipped}`; the shipped "
+                                           f"model is `{shipped}`.")
     line, = uncertain(tmp_path, tables)
     assert "2.5% of a held-out database" in line and "at most 5.0% (set A)" in line
     assert choice(tmp_path, {}) == uncertain(tmp_path, {}) == []
@@ -548,5 +550,15 @@ def test_readme_compares_every_model_with_and_without_augmentation(tmp_path):
                     "0.500 → 0.600 | 10.0% → 2.0% |")
     ranked = [x for x in choice(tmp_path, tables) if x.startswith("| `")]
     assert ranked[0].startswith("| `logreg` augmented |") and len(ranked) == 2
+    assert choice(tmp_path, tables)[-1].startswith("The ranking's choice is `logreg` augmented;")
+    # ranked first but answering 12 % of a held-out database "uncertain": not the choice
+    wide = pd.DataFrame(rows).assign(uncertain=lambda d: np.where(
+        d["protocol"] == "lodo", 0.02, 0.12))
+    wide.to_csv(tmp_path / "heart" / "per_database.csv", index=False)
+    assert choice(tmp_path, tables)[-1].startswith(
+        "The ranking's choice is `logreg` (`logreg` augmented, ranked above it, answers more "
+        "than 10% of a held-out database \"uncertain\");")
+    wide.assign(uncertain=0.2).to_csv(tmp_path / "heart" / "per_database.csv", index=False)
+    assert choice(tmp_path, tables)[-1].startswith("None of these answers at most 10%")
     pd.DataFrame(rows[:2]).to_csv(tmp_path / "heart" / "per_database.csv", index=False)
     assert augmentation(tmp_path, tables) == []  # nothing augmented in this run
