@@ -24,7 +24,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clo
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["DomainBalancedClassifier", "domain_balanced_weights"]
+__all__ = ["DomainBalancedClassifier", "DomainExpertsClassifier", "domain_balanced_weights"]
 
 
 def domain_balanced_weights(y, domains=None):
@@ -59,7 +59,35 @@ def _estimator_has(attr):
     return check
 
 
-class DomainBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
+class _DomainMeta(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
+    """What the two domain-aware classifiers share: the default estimator, input checks, tags."""
+
+    _fitted_attr = "estimator_"
+
+    def __init__(self, estimator=None):
+        self.estimator = estimator
+
+    def _base(self):
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression(max_iter=1000) if self.estimator is None else self.estimator
+
+    def _fitted_input(self, X):
+        check_is_fitted(self, self._fitted_attr)
+        return validate_data(self, X, reset=False, ensure_all_finite=not self._allow_nan())
+
+    def _allow_nan(self):
+        from sklearn.utils import get_tags
+
+        return get_tags(self._base()).input_tags.allow_nan
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = self._allow_nan()
+        return tags
+
+
+class DomainBalancedClassifier(_DomainMeta):
     """A classifier fitted with every (database, class) cell weighing the same.
 
     ``fit(X, y, domains=...)`` passes :func:`domain_balanced_weights` as
@@ -95,14 +123,6 @@ class DomainBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
     >>> clf.domains_.tolist(), clf.predict(X[:2]).shape
     (['site 1', 'site 2'], (2,))
     """
-
-    def __init__(self, estimator=None):
-        self.estimator = estimator
-
-    def _base(self):
-        from sklearn.linear_model import LogisticRegression
-
-        return LogisticRegression(max_iter=1000) if self.estimator is None else self.estimator
 
     def fit(self, X, y, domains=None):
         """Fit a copy of the estimator with domain-balanced sample weights.
@@ -146,16 +166,95 @@ class DomainBalancedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         X = self._fitted_input(X)  # first: it checks that estimator_ exists
         return self.estimator_.decision_function(X)
 
-    def _fitted_input(self, X):
-        check_is_fitted(self, "estimator_")
-        return validate_data(self, X, reset=False, ensure_all_finite=not self._allow_nan())
 
-    def _allow_nan(self):
-        from sklearn.utils import get_tags
+class DomainExpertsClassifier(_DomainMeta):
+    """One classifier per database, their class probabilities averaged.
 
-        return get_tags(self._base()).input_tags.allow_nan
+    ``fit(X, y, domains=...)`` fits a copy of ``estimator`` on each domain's
+    recordings alone, its classes balanced (:func:`domain_balanced_weights`
+    within the domain, as ``sample_weight``); ``predict_proba`` is the mean of
+    the copies' probabilities, so every database has one equal vote and a
+    recording is called abnormal where the experts of several devices agree,
+    not where one device's colouring says so. A domain with a single class
+    teaches no contrast and gets no expert (if no domain has two classes, one
+    copy is fitted on everything, as without ``domains``). An expert gives
+    probability 0 to a class its domain lacks. Source-specific models combined
+    for an unseen domain: Mancini et al. (2018), "Best sources forward: domain
+    generalization through source-specific nets", ICIP.
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = self._allow_nan()
-        return tags
+    Parameters
+    ----------
+    estimator : classifier, default=None
+        Takes ``sample_weight`` in ``fit`` and has ``predict_proba``; give it
+        no class weighting of its own. ``None``: logistic regression.
+
+    Attributes
+    ----------
+    estimators_ : list of classifiers
+        The fitted experts, in ``domains_`` order.
+    domains_ : ndarray
+        The domain of each expert (empty when one copy was fitted on everything).
+    classes_ : ndarray
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.normal(size=(60, 2)), np.tile(["abnormal", "normal"], 30)
+    >>> domains = np.repeat(["site 1", "site 2", "site 3"], 20)
+    >>> clf = DomainExpertsClassifier(LogisticRegression()).fit(X, y, domains=domains)
+    >>> clf.domains_.tolist(), clf.predict_proba(X[:2]).shape
+    (['site 1', 'site 2', 'site 3'], (2, 2))
+    """
+
+    _fitted_attr = "estimators_"
+
+    def fit(self, X, y, domains=None):
+        """Fit one class-balanced copy of the estimator per domain.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, n_features)
+        y : array-like of shape (n,)
+        domains : array-like of shape (n,), optional
+            Database (or device, site) of each recording; ``None``: one copy,
+            class-balanced.
+
+        Returns
+        -------
+        self
+        """
+        from sklearn.utils.multiclass import check_classification_targets
+
+        if not hasattr(self._base(), "predict_proba"):
+            raise TypeError(f"{type(self).__name__} averages probabilities: "
+                            f"{type(self._base()).__name__} has no predict_proba")
+        X, y = validate_data(self, X, y, ensure_all_finite=not self._allow_nan())
+        check_classification_targets(y)
+        self.classes_ = np.unique(y)
+        if domains is not None and len(domains) != len(y):
+            raise ValueError(f"domains has {len(domains)} entries for {len(y)} recordings")
+        names = np.array([], dtype=str) if domains is None else np.asarray(domains).astype(str)
+        self.domains_ = np.array([d for d in np.unique(names)
+                                  if len(np.unique(y[names == d])) > 1], dtype=str)
+        parts = ([names == d for d in self.domains_] if len(self.domains_)
+                 else [np.ones(len(y), dtype=bool)])
+        self.estimators_ = [clone(self._base()).fit(X[s], y[s],
+                                                    sample_weight=domain_balanced_weights(y[s]))
+                            for s in parts]
+        return self
+
+    def predict_proba(self, X):
+        """The experts' mean class probabilities, columns in ``classes_`` order."""
+        X = self._fitted_input(X)  # first: it checks that estimators_ exist
+        proba = np.zeros((X.shape[0], len(self.classes_)))
+        for est in self.estimators_:
+            proba[:, np.searchsorted(self.classes_, est.classes_)] += est.predict_proba(X)
+        return proba / len(self.estimators_)
+
+    def predict(self, X):
+        """The class of highest mean probability."""
+        proba = self.predict_proba(X)  # first: it checks that estimators_ exist
+        return self.classes_[np.argmax(proba, axis=1)]

@@ -4,7 +4,7 @@
 >>> pipelines.names()  # doctest: +NORMALIZE_WHITESPACE
 ['origin', 'dummy', 'logreg', 'svm', 'rf', 'knn', 'gb', 'svm_cmn', 'svm_cmvn',
  'logreg_rhythm', 'svm_rhythm', 'logreg_cycles', 'et_cycles', 'logreg_cycles_db',
- 'et_cycles_db', 'sample_entry', 'potes_features', 'cnn', 'rnn']
+ 'et_cycles_db', 'et_cycles_experts', 'sample_entry', 'potes_features', 'cnn', 'rnn']
 >>> pipe = pipelines.make("svm")
 >>> [name for name, _ in pipe.steps]
 ['mfcc', 'summary', 'scale', 'clf']
@@ -28,7 +28,11 @@ recording's origin to ``fit``): the database's share of abnormal recordings
 can no longer be learned in place of the heart; ``et_cycles_db`` also leaves
 out the columns that measure the recording rather than the heart
 (:data:`RECORDING_COLUMNS`: how many cycles were found, and the detection
-quality), which differ by database. ``sample_entry`` reproduces
+quality), which differ by database. ``et_cycles_experts`` reads the same
+columns as ``et_cycles_db`` but fits one class-balanced ExtraTrees per
+database and averages their probabilities
+(:class:`~hbclf.domains.DomainExpertsClassifier`): every database one equal
+vote. ``sample_entry`` reproduces
 the PhysioNet/CinC Challenge 2016 sample entry (Liu et al. 2016): its 20
 interval and amplitude features of the segmented cycles
 (:class:`~hbclf.features.IntervalFeatures`) and a logistic regression, on
@@ -74,7 +78,8 @@ _BASELINES = ("dummy", "logreg", "svm", "rf", "knn", "gb")
 _NORMALISED = {"svm_cmn": "mean", "svm_cmvn": "meanvar"}
 _RHYTHM = ("logreg_rhythm", "svm_rhythm")
 _CYCLES = ("logreg_cycles", "et_cycles")
-_DOMAIN = ("logreg_cycles_db", "et_cycles_db")  # the *_cycles models, database-balanced
+# the *_cycles models, database-balanced; and one ExtraTrees per database, averaged
+_DOMAIN = ("logreg_cycles_db", "et_cycles_db", "et_cycles_experts")
 _PUBLISHED = ("sample_entry", "potes_features")  # published methods, reimplemented
 _NETWORKS = ("cnn", "rnn")
 
@@ -200,11 +205,13 @@ def make(name, *, random_state=0, quick=False, n_threads=None):
         union = FeatureUnion([("cycles", CycleFeatures()), ("rhythm", RhythmFeatures())])
         clf = _classifier(name.split("_")[0], random_state, quick)
         if name in _DOMAIN:  # the (database, class) cells balance the classes: no class weight
-            from .domains import DomainBalancedClassifier
+            from .domains import DomainBalancedClassifier, DomainExpertsClassifier
 
-            clf = DomainBalancedClassifier(clf.set_params(class_weight=None))
+            meta = (DomainExpertsClassifier if name.endswith("_experts")
+                    else DomainBalancedClassifier)
+            clf = meta(clf.set_params(class_weight=None))
         steps = [("features", union)]
-        if name == "et_cycles_db":  # the model for a device never met: the heart's columns only
+        if name.startswith("et_cycles_"):  # for a device never met: the heart's columns only
             steps.append(("heart", _without_recording_columns(union)))
         return Pipeline(steps + [
             ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
@@ -276,6 +283,7 @@ def param_grid(name):
         "et_cycles": {"clf__min_samples_leaf": [1, 3]},
         "logreg_cycles_db": {"clf__estimator__C": [0.01, 0.1, 1.0]},
         "et_cycles_db": {"clf__estimator__min_samples_leaf": [1, 3]},
+        "et_cycles_experts": {"clf__estimator__min_samples_leaf": [1, 3]},
         "sample_entry": {"clf__C": [0.1, 1.0, 10.0]},
         "potes_features": {"clf__estimator__estimator__n_estimators": [100, 300]},
         "rf": {"clf__min_samples_leaf": [1, 3]},

@@ -6,7 +6,11 @@ from sklearn.preprocessing import StandardScaler
 
 from hbclf import pipelines
 from hbclf.calibration import GroupedCalibration
-from hbclf.domains import DomainBalancedClassifier, domain_balanced_weights
+from hbclf.domains import (
+    DomainBalancedClassifier,
+    DomainExpertsClassifier,
+    domain_balanced_weights,
+)
 from hbclf.tasks import evaluate_fold
 
 
@@ -82,10 +86,58 @@ def test_domains_reach_the_classifier_through_folds_and_calibration(monkeypatch)
 
 
 def test_database_balanced_models_are_registered():
-    for name in ("logreg_cycles_db", "et_cycles_db"):
+    for name in ("logreg_cycles_db", "et_cycles_db", "et_cycles_experts"):
         clf = pipelines.make(name, quick=True).steps[-1][1]
-        assert isinstance(clf, DomainBalancedClassifier)
+        kind = DomainExpertsClassifier if name.endswith("_experts") else DomainBalancedClassifier
+        assert type(clf) is kind
         assert clf.estimator.get_params()["class_weight"] is None
+    experts, balanced = (pipelines.make(n) for n in ("et_cycles_experts", "et_cycles_db"))
+    assert repr(experts[:-1]) == repr(balanced[:-1])  # the same features and columns
+    assert repr(experts[-1].estimator) == repr(balanced[-1].estimator)
+
+
+def test_each_database_has_its_own_expert_and_an_equal_vote():
+    rng = np.random.default_rng(0)
+    site = np.repeat(["a", "b", "c", "d"], [40, 200, 60, 30])
+    X = rng.standard_normal((len(site), 2)) + (site == "b")[:, None]
+    y = np.where(X[:, 1] + 0.5 * rng.standard_normal(len(site)) > 0.5, "abnormal", "normal")
+    y[site == "d"] = "normal"  # one class: no contrast to learn, no expert
+    clf = DomainExpertsClassifier(LogisticRegression()).fit(X, y, domains=site)
+    assert clf.domains_.tolist() == ["a", "b", "c"] and len(clf.estimators_) == 3
+    for d, est in zip(clf.domains_, clf.estimators_):  # each fitted on its site alone, balanced
+        own = LogisticRegression().fit(X[site == d], y[site == d],
+                                       sample_weight=domain_balanced_weights(y[site == d]))
+        np.testing.assert_allclose(est.coef_, own.coef_)
+    votes = np.mean([est.predict_proba(X) for est in clf.estimators_], axis=0)
+    np.testing.assert_allclose(clf.predict_proba(X), votes)  # site b's 200 rows: one vote
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[votes.argmax(1)])
+    # without domains (or no domain with two classes): one class-balanced copy
+    assert len(DomainExpertsClassifier().fit(X, y).estimators_) == 1
+    one_class_each = np.where(y == "normal", "n-site", "ab-site")
+    alone = DomainExpertsClassifier().fit(X, y, domains=one_class_each)
+    assert alone.domains_.tolist() == [] and len(alone.estimators_) == 1
+
+
+def test_an_expert_gives_nothing_to_a_class_its_database_lacks():
+    rng = np.random.default_rng(1)
+    site = np.repeat(["a", "b"], 90)
+    y = np.r_[np.tile(["murmur", "normal", "artifact"], 30), np.tile(["murmur", "normal"], 45)]
+    X = rng.standard_normal((180, 3)) + (y[:, None] == ["murmur", "normal", "artifact"])
+    clf = DomainExpertsClassifier(LogisticRegression()).fit(X, y, domains=site)
+    p = clf.predict_proba(X)
+    assert clf.classes_.tolist() == ["artifact", "murmur", "normal"]
+    np.testing.assert_allclose(p.sum(1), 1.0)
+    assert p[:, 0].max() <= 0.5  # only site a's expert knows artifacts
+
+
+def test_experts_need_probabilities():
+    from sklearn.svm import LinearSVC
+
+    X, y, site = _two_sites(n=100)
+    with pytest.raises(TypeError, match="LinearSVC has no predict_proba"):
+        DomainExpertsClassifier(LinearSVC()).fit(X, y, domains=site)
+    with pytest.raises(ValueError, match="domains has 3 entries for 100"):
+        DomainExpertsClassifier().fit(X, y, domains=site[:3])
 
 
 def test_unseen_device_model_leaves_out_the_columns_that_measure_the_recording():

@@ -130,6 +130,7 @@ def test_every_public_estimator_is_discovered():
     names = [name for name, _ in all_estimators()]
     assert {"AudioReader", "MFCC", "LogMel", "SpectralFeatures", "TimeSummary", "FixedLength",
             "RhythmFeatures", "CycleFeatures", "Origin", "GroupedCalibration", "GroupedThreshold", "CNNClassifier",
+            "DomainBalancedClassifier", "DomainExpertsClassifier",
             "StumpBoostClassifier",
             "RNNClassifier"} <= set(names)
 

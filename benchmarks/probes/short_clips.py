@@ -17,6 +17,8 @@ Run from the repository root after the main job (its feature cache is reused for
 recordings; about two minutes on 2 cores)::
 
     python -m benchmarks.probes.short_clips --physionet-home ../shared/data/physionet2016
+    python -m benchmarks.probes.short_clips --model et_cycles_experts \
+        --physionet-home ../shared/data/physionet2016
 
 docs/findings.md quotes it.
 """
@@ -83,9 +85,12 @@ def main(argv=None):
     ap.add_argument("--results", default="results")
     ap.add_argument("--n-jobs", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--model", default="et_cycles_db",
+                    choices=["et_cycles_db", "et_cycles_experts"],
+                    help="the model on the cycle and rhythm features (default: et_cycles_db)")
     args = ap.parse_args(argv)
     data = tasks.get("heart").load(physionet_home=args.physionet_home)
-    featurizer, head = pipelines.split_stateless(pipelines.make("et_cycles_db"))
+    featurizer, head = pipelines.split_stateless(pipelines.make(args.model))
     full = extract(featurizer, data.filenames, f"{args.results}/.cache", code_digest(),
                    n_jobs=args.n_jobs)
     # each recording read once for both of its clips; the tables shared among processes
