@@ -10,6 +10,9 @@ recordings so that every (database, class) cell carries the same total
 weight: in the weighted data every database is half normal, half abnormal,
 and every database counts the same, so the database says nothing about the
 label and the largest database does not set the decision alone.
+:class:`DomainExpertsClassifier` goes one step further: one class-balanced
+model per database, their probabilities averaged, so a recording is called
+abnormal where the experts of several devices agree.
 
 >>> import numpy as np
 >>> from hbclf.domains import domain_balanced_weights
