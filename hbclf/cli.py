@@ -285,8 +285,8 @@ def build_parser(*, model_names=None):
     s.add_argument("--task", choices=task_names(), default="heart",
                    help="see hbclf.tasks (default: heart, PASCAL A+B and PhysioNet 2016, "
                    "normal vs abnormal)")
-    s.add_argument("--model", default="et_cycles_db", metavar="NAME",
-                   choices=model_names, help="a registry model (default: et_cycles_db, the "
+    s.add_argument("--model", default="et_cycles_experts", metavar="NAME",
+                   choices=model_names, help="a registry model (default: et_cycles_experts, the "
                    "shipped model's): " + (
                        ", ".join(model_names) if model_names else "see hbclf.pipelines.names()"))
     s.add_argument("--out", required=True, help="model folder to write")

@@ -385,7 +385,7 @@ NOT_FOR = (
 )
 
 
-def train(task="heart", model="et_cycles_db", out=None, *, cv=5, seed=0, data_home=None,
+def train(task="heart", model="et_cycles_experts", out=None, *, cv=5, seed=0, data_home=None,
           physionet_home=None, calibrate=True, augment=False, n_jobs=None, log=print):
     """Fit a registry model on every labelled recording of a task and save it.
 
@@ -401,7 +401,7 @@ def train(task="heart", model="et_cycles_db", out=None, *, cv=5, seed=0, data_ho
         A name of :func:`hbclf.tasks.names`: ``"heart"`` is PASCAL sets A and
         B and PhysioNet 2016, normal vs abnormal; ``"all"`` PASCAL's five
         classes.
-    model : str, default="et_cycles_db"
+    model : str, default="et_cycles_experts"
         A name of :func:`hbclf.pipelines.names` (the default: the shipped model's).
     out : path-like
         Folder to write.
