@@ -47,13 +47,19 @@ def domain_balanced_weights(y, domains=None):
         ``1 / count(domain, class)`` of each recording's cell, scaled to mean 1.
     """
     y = np.asarray(y)
-    domains = np.zeros(len(y), dtype=int) if domains is None else np.asarray(domains)
-    if len(domains) != len(y):
-        raise ValueError(f"domains has {len(domains)} entries for {len(y)} recordings")
+    domains = np.zeros(len(y), dtype=int) if domains is None else _check_domains(domains, len(y))
     _, cell = np.unique(np.c_[domains.astype(str), y.astype(str)], axis=0, return_inverse=True)
     cell = cell.ravel()
     w = 1.0 / np.bincount(cell)[cell]
     return w * (len(w) / w.sum())
+
+
+def _check_domains(domains, n):
+    """``domains`` as an array, after checking it has one entry per recording."""
+    domains = np.asarray(domains)
+    if len(domains) != n:
+        raise ValueError(f"domains has {len(domains)} entries for {n} recordings")
+    return domains
 
 
 def _estimator_has(attr):
@@ -181,9 +187,10 @@ class DomainExpertsClassifier(_DomainMeta):
     not where one device's colouring says so. A domain with a single class
     teaches no contrast and gets no expert (if no domain has two classes, one
     copy is fitted on everything, as without ``domains``). An expert gives
-    probability 0 to a class its domain lacks. Source-specific models combined
-    for an unseen domain: Mancini et al. (2018), "Best sources forward: domain
-    generalization through source-specific nets", ICIP.
+    probability 0 to a class its domain lacks. This is the uniform average of
+    Mancini et al. (2018), "Best sources forward: domain generalization through
+    source-specific nets", ICIP, who weight each source's model by the test
+    sample's likeness to that source instead.
 
     Parameters
     ----------
@@ -237,9 +244,8 @@ class DomainExpertsClassifier(_DomainMeta):
         X, y = validate_data(self, X, y, ensure_all_finite=not self._allow_nan())
         check_classification_targets(y)
         self.classes_ = np.unique(y)
-        if domains is not None and len(domains) != len(y):
-            raise ValueError(f"domains has {len(domains)} entries for {len(y)} recordings")
-        names = np.array([], dtype=str) if domains is None else np.asarray(domains).astype(str)
+        names = (np.array([], dtype=str) if domains is None
+                 else _check_domains(domains, len(y)).astype(str))
         self.domains_ = np.array([d for d in np.unique(names)
                                   if len(np.unique(y[names == d])) > 1], dtype=str)
         parts = ([names == d for d in self.domains_] if len(self.domains_)

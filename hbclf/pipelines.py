@@ -29,8 +29,8 @@ can no longer be learned in place of the heart; ``et_cycles_db`` also leaves
 out the columns that measure the recording rather than the heart
 (:data:`RECORDING_COLUMNS`: how many cycles were found, and the detection
 quality), which differ by database. ``et_cycles_experts`` reads the same
-columns as ``et_cycles_db`` but fits one class-balanced ExtraTrees per
-database and averages their probabilities
+columns as ``et_cycles_db`` but fits one class-balanced ExtraTrees of 100
+trees per database and averages their probabilities
 (:class:`~hbclf.domains.DomainExpertsClassifier`): every database one equal
 vote. ``sample_entry`` reproduces
 the PhysioNet/CinC Challenge 2016 sample entry (Liu et al. 2016): its 20
@@ -207,9 +207,11 @@ def make(name, *, random_state=0, quick=False, n_threads=None):
         if name in _DOMAIN:  # the (database, class) cells balance the classes: no class weight
             from .domains import DomainBalancedClassifier, DomainExpertsClassifier
 
-            meta = (DomainExpertsClassifier if name.endswith("_experts")
-                    else DomainBalancedClassifier)
-            clf = meta(clf.set_params(class_weight=None))
+            clf.set_params(class_weight=None)
+            if name.endswith("_experts"):  # 100 trees per database: seven forests per fit
+                clf = DomainExpertsClassifier(clf.set_params(n_estimators=100))
+            else:
+                clf = DomainBalancedClassifier(clf)
         steps = [("features", union)]
         if name.startswith("et_cycles_"):  # for a device never met: the heart's columns only
             steps.append(("heart", _without_recording_columns(union)))

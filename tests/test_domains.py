@@ -93,7 +93,9 @@ def test_database_balanced_models_are_registered():
         assert clf.estimator.get_params()["class_weight"] is None
     experts, balanced = (pipelines.make(n) for n in ("et_cycles_experts", "et_cycles_db"))
     assert repr(experts[:-1]) == repr(balanced[:-1])  # the same features and columns
-    assert repr(experts[-1].estimator) == repr(balanced[-1].estimator)
+    # the same trees, 100 per database instead of 500 in one forest (seven forests per fit)
+    assert experts[-1].estimator.n_estimators == 100 < balanced[-1].estimator.n_estimators
+    assert repr(experts[-1].estimator.set_params(n_estimators=500)) == repr(balanced[-1].estimator)
 
 
 def test_each_database_has_its_own_expert_and_an_equal_vote():
