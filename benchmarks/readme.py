@@ -47,7 +47,9 @@ abnormal, balanced accuracy otherwise; "mean" is their unweighted mean). Protoco
   over the held-out databases, the per-database columns each database's score. PhysioNet 2016: five
   databases; `heart` (PASCAL A + B without artifacts, and PhysioNet 2016, normal vs abnormal; the
   shipped model's task): seven, PASCAL's sets A and B counting as two. The networks are not run on
-  `heart` (time).
+  `heart`, nor under `lodo` (time: PhysioNet's `lodo` took them 15 minutes of the two cores' fold
+  time, where they scored at or below chance, MAcc 0.465 `cnn` and 0.479 `rnn`, in the last run
+  that had them, 2026-12-04).
 - `lodo-augmented` (`heart`): the folds of `lodo`; each training recording is joined by one copy
   played through a random imitation of another device and room (`hbclf.augment.simulate_device`:
   band limits, equaliser, gain, background noise, speed ±6 %), in its source's group and database;

@@ -74,11 +74,13 @@ def refuse_rounding_noise(model, featurizer, X):
             "leave out statistics that the features fix by construction")
 
 
-def models_for(task, data, models):
-    """The models that make sense on a task: the origin baseline only where origins differ,
-    networks only where the task says so (:attr:`hbclf.tasks.Task.networks`)."""
+def models_for(task, data, models, protocol):
+    """The models that make sense on a task's protocol: the origin baseline only where origins
+    differ, networks only on grouped folds of a task that says so
+    (:attr:`hbclf.tasks.Task.networks`)."""
     single_origin = len(set(data.origin)) < 2
-    skip = set() if tasks.get(task).networks else set(pipelines.networks())
+    nets = tasks.get(task).networks and not protocol.startswith(tasks.LODO)
+    skip = set() if nets else set(pipelines.networks())
     return [m for m in models if not (m == "origin" and single_origin) and m not in skip]
 
 
@@ -189,14 +191,15 @@ def run_task(task, args, models, out, config, code, backend, timings, memos):
     ``binary`` and ``physionet``)."""
     t = tasks.get(task)
     data = t.load(data_home=args.data_home, physionet_home=args.physionet_home)
-    models = models_for(task, data, models)
+    protocols = t.protocols(cv=args.cv if (args.quick or t.kfold is None) else None,
+                            augmented=True)
+    runs = {protocol: models_for(task, data, models, protocol) for protocol in protocols}
+    models = [m for m in models if any(m in chosen for chosen in runs.values())]
     n_jobs = -1 if args.scheduler else args.n_jobs
     n_threads = 1  # one TensorFlow thread per fold: the same numbers whatever --n-jobs is
     prints = {m: fingerprint(config, code, params_text(pipelines.make(
         m, random_state=args.seed, quick=args.quick, n_threads=n_threads))) for m in models}
     feats, tables, origin_rows = {}, {}, []
-    protocols = t.protocols(cv=args.cv if (args.quick or t.kfold is None) else None,
-                            augmented=True)
     n_jobs_extract = 1 if args.scheduler else args.n_jobs
     copies = []  # the augmented copies' paths, written when a protocol first needs them
     for protocol in protocols:
@@ -207,7 +210,7 @@ def run_task(task, args, models, out, config, code, backend, timings, memos):
             "label": data.y, "group": data.groups,
             "fold": [fold_names[k] for k in fold]}).to_csv(index=False))
         done, todo = [], []
-        for m in models:
+        for m in runs[protocol]:
             for k in range(len(fold_names)):
                 path = out / "runs" / task / protocol / m / f"fold{k}.json"
                 rec = read_record(path, prints[m], force=args.force)

@@ -94,8 +94,10 @@ class Task:
     metrics : tuple of str
         Task-specific columns of the result tables, after the common ones.
     networks : bool, default=True
-        Whether the harness runs the Keras networks on it (``heart``: no, they
-        would double the main job's time on 3671 recordings and 17 folds).
+        Whether the harness runs the Keras networks on its grouped folds
+        (``heart``: no, they would double the main job's time on 3671
+        recordings and 17 folds). The harness never runs them under ``lodo``,
+        where they were at or below chance on PhysioNet 2016.
     augment : bool, default=False
         Whether it is also evaluated under ``lodo-augmented`` (``heart``: every
         model with and without device augmentation on a database never seen).

@@ -247,13 +247,30 @@ def test_variant_ceiling_counts_other_versions_as_perfect():
     assert "annotation check names" not in _variant_table(per)
 
 
+def test_networks_run_on_grouped_folds_only():
+    """The networks are run on a task's grouped folds when the task says so, never under
+    leave-one-database-out (the main job's time; they were at or below chance there)."""
+    models = ["origin", "logreg", "cnn", "rnn"]
+    two = pd.DataFrame({"origin": ["db1", "db2"]})
+    assert run.models_for("physionet", two, models, "grouped-10-fold") == models
+    assert run.models_for("physionet", two, models, "lodo") == ["origin", "logreg"]
+    assert run.models_for("heart", two, models, "grouped-10-fold") == ["origin", "logreg"]
+    assert run.models_for("heart", two, models, "lodo-augmented") == ["origin", "logreg"]
+    one = pd.DataFrame({"origin": ["set B", "set B"]})  # no origin baseline on one origin
+    assert run.models_for("b", one, models, "grouped-5-fold") == ["logreg", "cnn", "rnn"]
+
+
 def test_physionet_task_reports_both_protocols_and_every_database(tmp_path):
     home = fake_physionet(tmp_path / "physionet2016")
     out = tmp_path / "r"
-    assert run.main(["--quick", "--task", "physionet", "--models", "origin,dummy,logreg",
+    assert run.main(["--quick", "--task", "physionet", "--models", "origin,dummy,logreg,cnn",
                      "--physionet-home", str(home), "--out", str(out), "--quiet"]) == 0
     for protocol in (Q, "lodo"):
         assert (out / "physionet" / protocol / "summary.md").is_file()
+    # the network on the grouped folds only
+    assert (out / "runs" / "physionet" / Q / "cnn").is_dir()
+    assert not (out / "runs" / "physionet" / "lodo" / "cnn").exists()
+    assert "cnn" not in pd.read_csv(out / "physionet" / "lodo" / "summary.csv")["model"].tolist()
     grouped = pd.read_csv(out / "physionet" / Q / "folds.csv")
     assert grouped["file"].is_unique  # a record sits in exactly one fold
     assert (grouped.groupby("group")["fold"].nunique() == 1).all()  # and its block with it
