@@ -10,7 +10,7 @@ import pandas as pd
 from hbclf import tasks
 
 from .records import atomic_write
-from .segmentation import pooled_f1, reversed_annotations, variant_ceiling
+from .segmentation import pooled_f1, reversed_ids, variant_ceiling
 
 README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
 # published methods in the registry: (model, method, published score and its protocol)
@@ -287,7 +287,7 @@ def _ceiling_note(out, versions):
     """What the versions' F1 could reach at most while the recordings the annotation check
     names are read as now (empty when it names none)."""
     per = pd.read_csv(out / "segmentation" / "per_recording.csv", dtype={"id": str})
-    odd = set(per.loc[reversed_annotations(per), "id"])
+    odd = reversed_ids(per)
     if not odd:
         return ""
     _, s1, s2 = variant_ceiling(versions.astype({"id": str}), odd)

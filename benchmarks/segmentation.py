@@ -64,6 +64,11 @@ def reversed_annotations(per):
                      & (per["s1_centroid_hz"] > per["s2_centroid_hz"])]
 
 
+def reversed_ids(per):
+    """The ``id`` of each recording :func:`reversed_annotations` names, as a set."""
+    return set(per.loc[reversed_annotations(per), "id"])
+
+
 def _annotation_check(per, counts):
     """One paragraph: the recordings whose annotated S1 looks like their S2 (the signal's cues),
     and the leave-one-recording-out F1 if every other recording were decoded perfectly."""
@@ -310,8 +315,7 @@ def run_segmentation(out, data_home=None, *, code=None, n_jobs=1):
                                                                      float_format="%.4f"))
     variants = pd.DataFrame(variants)
     atomic_write(tdir / "variants.csv", variants.to_csv(index=False, float_format="%.4f"))
-    reversed_ids = set(per.loc[reversed_annotations(per), "id"])
-    table = "\n".join(lines) + "\n\n" + _variant_table(variants, reversed_ids)
+    table = "\n".join(lines) + "\n\n" + _variant_table(variants, reversed_ids(per))
     atomic_write(tdir / "summary.md", table + "\n")
     return table
 
