@@ -186,8 +186,10 @@ class DomainExpertsClassifier(_DomainMeta):
     recording is called abnormal where the experts of several devices agree,
     not where one device's colouring says so. A domain with a single class
     teaches no contrast and gets no expert (if no domain has two classes, one
-    copy is fitted on everything, as without ``domains``). An expert gives
-    probability 0 to a class its domain lacks. This is the uniform average of
+    copy is fitted on everything, as without ``domains``). A class is averaged
+    over the experts whose domain has it (an expert that never saw a class has
+    no say on it), and where some expert lacks a class the averages are
+    rescaled to sum to one. This is the uniform average of
     Mancini et al. (2018), "Best sources forward: domain generalization through
     source-specific nets", ICIP, who weight each source's model by the test
     sample's likeness to that source instead.
@@ -256,12 +258,22 @@ class DomainExpertsClassifier(_DomainMeta):
         return self
 
     def predict_proba(self, X):
-        """The experts' mean class probabilities, columns in ``classes_`` order."""
+        """The experts' mean class probabilities, columns in ``classes_`` order.
+
+        Each class's mean is over the experts that know it; where some expert
+        lacks a class, the rows are rescaled to sum to one.
+        """
         X = self._fitted_input(X)  # first: it checks that estimators_ exist
         proba = np.zeros((X.shape[0], len(self.classes_)))
+        known = np.zeros(len(self.classes_))  # how many experts know each class
         for est in self.estimators_:
-            proba[:, np.searchsorted(self.classes_, est.classes_)] += est.predict_proba(X)
-        return proba / len(self.estimators_)
+            cols = np.searchsorted(self.classes_, est.classes_)
+            proba[:, cols] += est.predict_proba(X)
+            known[cols] += 1
+        proba = np.divide(proba, known, out=proba, where=known > 0)  # a class no expert knows: 0
+        if (known == len(self.estimators_)).all():  # every expert knows every class
+            return proba
+        return proba / proba.sum(axis=1, keepdims=True)
 
     def predict(self, X):
         """The class of highest mean probability."""

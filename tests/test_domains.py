@@ -120,16 +120,24 @@ def test_each_database_has_its_own_expert_and_an_equal_vote():
     assert alone.domains_.tolist() == [] and len(alone.estimators_) == 1
 
 
-def test_an_expert_gives_nothing_to_a_class_its_database_lacks():
+def test_a_class_one_database_lacks_is_voted_on_by_the_experts_that_know_it():
     rng = np.random.default_rng(1)
     site = np.repeat(["a", "b"], 90)
     y = np.r_[np.tile(["murmur", "normal", "artifact"], 30), np.tile(["murmur", "normal"], 45)]
-    X = rng.standard_normal((180, 3)) + (y[:, None] == ["murmur", "normal", "artifact"])
+    X = rng.standard_normal((180, 3)) + 2 * (y[:, None] == ["murmur", "normal", "artifact"])
     clf = DomainExpertsClassifier(LogisticRegression()).fit(X, y, domains=site)
     p = clf.predict_proba(X)
     assert clf.classes_.tolist() == ["artifact", "murmur", "normal"]
-    np.testing.assert_allclose(p.sum(1), 1.0)
-    assert p[:, 0].max() <= 0.5  # only site a's expert knows artifacts
+    pa, pb = (est.predict_proba(X) for est in clf.estimators_)  # a: all three, b: two
+    raw = np.c_[pa[:, 0], (pa[:, 1] + pb[:, 0]) / 2, (pa[:, 2] + pb[:, 1]) / 2]
+    np.testing.assert_allclose(p, raw / raw.sum(1, keepdims=True))
+    # site b's expert, which never saw an artifact, does not halve the artifacts' probability
+    assert p[y == "artifact", 0].mean() > 0.5
+    assert (clf.predict(X[y == "artifact"]) == "artifact").mean() > 0.8
+    # a class only a single-class domain holds has no expert: probability 0, never predicted
+    y2, site2 = np.r_[y, ["extra"] * 5], np.r_[site, ["c"] * 5]
+    clf2 = DomainExpertsClassifier(LogisticRegression()).fit(np.r_[X, X[:5]], y2, domains=site2)
+    assert clf2.domains_.tolist() == ["a", "b"] and (clf2.predict_proba(X)[:, 1] == 0).all()
 
 
 def test_experts_need_probabilities():
