@@ -189,13 +189,34 @@ def save_model(pipe, path, *, card=None, novelty=None):
         "format": FORMAT,
         "created": time.strftime("%Y-%m-%d"),
         "classes": classes,
-        "steps": [f"{name}: {' '.join(repr(step).split())}" for name, step in pipe.steps],
+        "steps": _steps_text(pipe),
         "versions": _versions(),
         **(card or {}),
         "files": {name: _sha256(path / name) for name in sorted(files)},
     }
     (path / CARD).write_text(json.dumps(full, indent=2) + "\n")
     return full
+
+
+def _steps_text(pipe):
+    """Each step as the card shows it, with the names of the columns it drops by position.
+
+    A step dropping columns of the table before it (the recording columns of
+    :data:`hbclf.pipelines.RECORDING_COLUMNS`) holds their positions only; the
+    card names them, as the steps before it name their output.
+    """
+    texts = []
+    for i, (name, step) in enumerate(pipe.steps):
+        text = f"{name}: {' '.join(repr(step).split())}"
+        dropped = [cols for _, how, cols in getattr(step, "transformers_", ()) if how == "drop"]
+        if i and dropped:
+            try:
+                names = np.asarray(pipe[:i].get_feature_names_out())
+                text += "; drops " + ", ".join(str(n) for cols in dropped for n in names[cols])
+            except (AttributeError, IndexError, TypeError, ValueError):
+                pass  # the steps before cannot name their columns: the positions stand alone
+        texts.append(text)
+    return texts
 
 
 def _check_files(path, card):
@@ -300,6 +321,24 @@ def _calibration_text(clf):
                  "weight): the probabilities are those of a recording from a database as "
                  "often abnormal as normal, not of the training data's mix")
     return text
+
+
+def _calibrated(head, *, calibrate, seed):
+    """``head`` with its classifier calibrated on grouped folds, as :func:`train` fits it.
+
+    A classifier without probabilities is calibrated whatever ``calibrate`` says
+    (a network is passed ``calibrate=False``: Keras saves its weights, not a
+    calibrator). A learned threshold (:class:`hbclf.calibration.GroupedThreshold`)
+    is unwrapped: the calibrated probability's decision takes its place.
+    """
+    from .calibration import GroupedCalibration, GroupedThreshold
+
+    if calibrate or not hasattr(head, "predict_proba"):
+        name, clf = head.steps[-1]
+        if isinstance(clf, GroupedThreshold):
+            clf = clf.estimator
+        head.steps[-1] = (name, GroupedCalibration(clf, n_splits=5, random_state=seed))
+    return head
 
 
 def _with_copies(F, copies, *columns):
@@ -438,7 +477,6 @@ def train(task="heart", model="et_cycles_experts", out=None, *, cv=5, seed=0, da
     from sklearn.pipeline import Pipeline
 
     from . import pipelines, tasks
-    from .calibration import GroupedCalibration, GroupedThreshold
     from .datasets import CITATION, PHYSIONET_CITATION
     from .novelty import fit_novelty, reads_features
 
@@ -463,12 +501,8 @@ def train(task="heart", model="et_cycles_experts", out=None, *, cv=5, seed=0, da
         with tempfile.TemporaryDirectory() as tmp:
             copies = pipelines.feature_table(
                 featurizer, augment_files(X, tmp, random_state=seed, n_jobs=-1), n_jobs=n_jobs)
-    # a network is not calibrated: its weights are saved by Keras, not inside a calibrator
-    if (calibrate and model not in pipelines.networks()) or not hasattr(head, "predict_proba"):
-        name, clf = head.steps[-1]
-        if isinstance(clf, GroupedThreshold):  # the calibrated decision takes the threshold's place
-            clf = clf.estimator
-        head.steps[-1] = (name, GroupedCalibration(clf, n_splits=5, random_state=seed))
+    head = _calibrated(head, calibrate=calibrate and model not in pipelines.networks(),
+                       seed=seed)
     evaluation, fold = {}, None
     for protocol in t.protocols(cv=cv if t.kfold is None else None):
         evaluation[protocol], folds = _evaluate(

@@ -523,3 +523,56 @@ def test_a_file_the_card_does_not_know_is_refused(small_model, tmp_path):
     (folder / "pipeline.skops").unlink()
     with pytest.raises(ModelFileError, match="model file pipeline.skops is missing"):
         load_model(folder)
+
+
+def test_the_card_names_the_columns_a_step_drops(tmp_path):
+    """A step dropping columns by position is shown with their names, where the steps before
+    it can name them; otherwise with its positions alone."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 4)), np.repeat(["abnormal", "normal"], 20)
+
+    def drop_13():
+        return ColumnTransformer([("recording", "drop", [1, 3])], remainder="passthrough")
+
+    named = Pipeline([("scale", StandardScaler()), ("heart", drop_13()),
+                      ("clf", LogisticRegression())]).fit(X, y)
+    steps = save_model(named, tmp_path / "named")["steps"]
+    assert steps[1].endswith("; drops x1, x3") and "drops" not in steps[0] + steps[2]
+    unnamed = Pipeline([("abs", FunctionTransformer(np.abs)), ("heart", drop_13()),
+                        ("clf", LogisticRegression())]).fit(X, y)
+    assert "drops" not in save_model(unnamed, tmp_path / "unnamed")["steps"][1]
+    # the shipped model's recording columns, by name
+    shipped = read_card(default_model_path())["steps"]
+    assert any(s.startswith("heart: ColumnTransformer") and s.endswith(
+        "; drops cycles__n_cycles, cycles__quality, rhythm__quality") for s in shipped)
+
+
+def test_train_calibrates_in_place_of_a_learned_threshold():
+    """`potes_features` decides with a learned threshold; the card's model decides with the
+    calibrated probability instead, fitted on grouped folds around the same classifier."""
+    from hbclf.calibration import GroupedCalibration, GroupedThreshold
+    from hbclf.model_files import _calibrated
+
+    _, head = pipelines.split_stateless(pipelines.make("potes_features", quick=True))
+    threshold = head.steps[-1][1]
+    assert isinstance(threshold, GroupedThreshold)
+    head = _calibrated(head, calibrate=True, seed=3)
+    clf = head.steps[-1][1]
+    assert isinstance(clf, GroupedCalibration) and clf.estimator is threshold.estimator
+    assert clf.random_state == 3
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(120, 6)), np.repeat(["abnormal", "normal"], 60)
+    X[y == "abnormal", 0] += 2.0
+    groups, domains = np.arange(120) // 2, np.repeat(["p", "q", "p", "q"], 30)
+    head.fit(X, y, clf__groups=groups, clf__domains=domains)
+    assert head.predict_proba(X).shape == (120, 2) and np.mean(head.predict(X) == y) > 0.8
+    # not told to calibrate: a model with probabilities is left as it is, one without is not
+    _, kept = pipelines.split_stateless(pipelines.make("potes_features", quick=True))
+    assert isinstance(_calibrated(kept, calibrate=False, seed=0).steps[-1][1], GroupedThreshold)
+    _, svm = pipelines.split_stateless(pipelines.make("svm"))
+    assert isinstance(_calibrated(svm, calibrate=False, seed=0).steps[-1][1], GroupedCalibration)
