@@ -25,8 +25,8 @@ rhythm. The ``*_cycles_db`` models are the same, trained with every
 (database, class) cell weighing the same
 (:class:`~hbclf.domains.DomainBalancedClassifier`; the harness hands each
 recording's origin to ``fit``): the database's share of abnormal recordings
-can no longer be learned in place of the heart; ``et_cycles_db`` also leaves
-out the columns that measure the recording rather than the heart
+can no longer be learned in place of the heart, and they leave out the
+columns that measure the recording rather than the heart
 (:data:`RECORDING_COLUMNS`: how many cycles were found, and the detection
 quality), which differ by database. ``et_cycles_experts`` reads the same
 columns as ``et_cycles_db`` but fits one class-balanced ExtraTrees of 100
@@ -213,7 +213,7 @@ def make(name, *, random_state=0, quick=False, n_threads=None):
             else:
                 clf = DomainBalancedClassifier(clf)
         steps = [("features", union)]
-        if name.startswith("et_cycles_"):  # for a device never met: the heart's columns only
+        if name in _DOMAIN:  # for a device never met: the heart's columns only
             steps.append(("heart", _without_recording_columns(union)))
         return Pipeline(steps + [
             ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),

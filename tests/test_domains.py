@@ -91,8 +91,14 @@ def test_database_balanced_models_are_registered():
         kind = DomainExpertsClassifier if name.endswith("_experts") else DomainBalancedClassifier
         assert type(clf) is kind
         assert clf.estimator.get_params()["class_weight"] is None
-    experts, balanced = (pipelines.make(n) for n in ("et_cycles_experts", "et_cycles_db"))
-    assert repr(experts[:-1]) == repr(balanced[:-1])  # the same features and columns
+    experts, balanced, logreg = (pipelines.make(n) for n in ("et_cycles_experts", "et_cycles_db",
+                                                             "logreg_cycles_db"))
+    # the same features and columns: the heart's, without what measures the recording
+    assert repr(experts[:-1]) == repr(balanced[:-1]) == repr(logreg[:-1])
+    names = balanced[:1].get_feature_names_out()
+    (_, how, dropped), = balanced.named_steps["heart"].transformers
+    assert how == "drop" and sorted({names[i].split("__")[-1] for i in dropped}) == sorted(
+        pipelines.RECORDING_COLUMNS) and len(dropped) == 3
     # the same trees, 100 per database instead of 500 in one forest (seven forests per fit)
     assert experts[-1].estimator.n_estimators == 100 < balanced[-1].estimator.n_estimators
     assert repr(experts[-1].estimator.set_params(n_estimators=500)) == repr(balanced[-1].estimator)
