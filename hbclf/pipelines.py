@@ -204,6 +204,7 @@ def make(name, *, random_state=0, quick=False, n_threads=None):
 
         union = FeatureUnion([("cycles", CycleFeatures()), ("rhythm", RhythmFeatures())])
         clf = _classifier(name.split("_")[0], random_state, quick)
+        steps = [("features", union)]
         if name in _DOMAIN:  # the (database, class) cells balance the classes: no class weight
             from .domains import DomainBalancedClassifier, DomainExpertsClassifier
 
@@ -212,8 +213,7 @@ def make(name, *, random_state=0, quick=False, n_threads=None):
                 clf = DomainExpertsClassifier(clf.set_params(n_estimators=100))
             else:
                 clf = DomainBalancedClassifier(clf)
-        steps = [("features", union)]
-        if name in _DOMAIN:  # for a device never met: the heart's columns only
+            # for a device never met: the heart's columns only
             steps.append(("heart", _without_recording_columns(union)))
         return Pipeline(steps + [
             ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
