@@ -87,7 +87,7 @@ def candidates(head, columns, *, seed=0):
 def main(argv=None):
     from joblib import Parallel, delayed
 
-    from benchmarks.probes.short_clips import clips_of, held_out
+    from benchmarks.probes.short_clips import clip_tables, held_out
     from benchmarks.readme import ranking_score
     from benchmarks.records import code_digest, extract
     from hbclf import pipelines, tasks
@@ -114,10 +114,7 @@ def main(argv=None):
         print(f"| `{name}` | " + " | ".join(f"{per[d]:.2f}" for d in dbs)
               + f" | {min(per.values()):.2f} |")
 
-    pairs = Parallel(n_jobs=args.n_jobs)(delayed(clips_of)(str(f), i, seed=args.seed)
-                                         for i, f in enumerate(data.filenames))
-    clips, devices = (pipelines.feature_table(featurizer, list(waves), n_jobs=args.n_jobs)
-                      for waves in zip(*pairs))
+    clips, devices = clip_tables(featurizer, data.filenames, seed=args.seed, n_jobs=args.n_jobs)
     parts = ("whole", "clips", "device")
     print("\nLeave-one-database-out on heart: mean MAcc over the held-out databases / worst "
           "(ranking score; mean ROC AUC; most uncertain):\n")

@@ -47,6 +47,20 @@ def clips_of(path, i, *, sr=4000, seed=0):
     return y, simulate_device(y, sr, random_state=np.random.default_rng([seed, i, 1]))
 
 
+def clip_tables(featurizer, files, *, seed=0, n_jobs=2):
+    """``featurizer``'s table of one clip of each recording and of the same clips through
+    another device (:func:`clips_of`)."""
+    from joblib import Parallel, delayed
+
+    from hbclf import pipelines
+
+    # each recording read once for both of its clips; the tables shared among processes
+    pairs = Parallel(n_jobs=n_jobs)(delayed(clips_of)(str(f), i, seed=seed)
+                                    for i, f in enumerate(files))
+    return tuple(pipelines.feature_table(featurizer, list(waves), n_jobs=n_jobs)
+                 for waves in zip(*pairs))
+
+
 def held_out(db, head, full, clips, devices, data, *, with_clips, seed=0):
     """Scores of ``head`` fitted without database ``db`` on its whole recordings and clips."""
     from sklearn.base import clone
@@ -93,11 +107,7 @@ def main(argv=None):
     featurizer, head = pipelines.split_stateless(pipelines.make(args.model))
     full = extract(featurizer, data.filenames, f"{args.results}/.cache", code_digest(),
                    n_jobs=args.n_jobs)
-    # each recording read once for both of its clips; the tables shared among processes
-    pairs = Parallel(n_jobs=args.n_jobs)(delayed(clips_of)(str(f), i, seed=args.seed)
-                                         for i, f in enumerate(data.filenames))
-    clips, devices = (pipelines.feature_table(featurizer, list(waves), n_jobs=args.n_jobs)
-                      for waves in zip(*pairs))
+    clips, devices = clip_tables(featurizer, data.filenames, seed=args.seed, n_jobs=args.n_jobs)
     names = list(featurizer.get_feature_names_out())
     for label, table in (("clips", clips), ("clips through another device", devices)):
         counted = table[:, names.index("cycles__n_cycles")]
