@@ -30,8 +30,6 @@ docs/findings.md quotes it.
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 
 #: The contrasts a murmur raises (numerator systole or diastole).
@@ -92,21 +90,16 @@ def candidates(head, columns, *, seed=0):
 def main(argv=None):
     from joblib import Parallel, delayed
 
+    from benchmarks.probes import cache_parser, cached_features
     from benchmarks.probes.short_clips import clip_tables, held_out
     from benchmarks.readme import ranking_score
-    from benchmarks.records import code_digest, extract
-    from hbclf import pipelines, tasks
+    from hbclf import tasks
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--physionet-home")
-    ap.add_argument("--results", default="results")
-    ap.add_argument("--n-jobs", type=int, default=2)
+    ap = cache_parser(__doc__)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     data = tasks.get("heart").load(physionet_home=args.physionet_home)
-    featurizer, head = pipelines.split_stateless(pipelines.make("et_cycles_experts"))
-    full = extract(featurizer, data.filenames, f"{args.results}/.cache", code_digest(),
-                   n_jobs=args.n_jobs)
+    featurizer, head, full = cached_features("et_cycles_experts", data.filenames, args)
     names = list(featurizer.get_feature_names_out())
     columns = murmur_columns(names)
     dbs = [str(d) for d in np.unique(data.origin)]

@@ -28,8 +28,6 @@ docs/findings.md quotes it.
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 
 
@@ -87,27 +85,21 @@ def subsets(X, featurizer):
 def main(argv=None):
     from joblib import Parallel, delayed
 
+    from benchmarks.probes import cache_parser, cached_features
     from benchmarks.readme import ranking_score
-    from benchmarks.records import code_digest, extract
-    from hbclf import pipelines, tasks
+    from hbclf import tasks
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--physionet-home")
-    ap.add_argument("--results", default="results")
-    ap.add_argument("--n-jobs", type=int, default=2)
+    ap = cache_parser(__doc__)
     ap.add_argument("--compare", choices=["intervals", "subsets"], default="intervals",
                     help="the feature sets: the model's own and with the interval features "
                          "(default), or the model's own and two subsets of it")
     args = ap.parse_args(argv)
     data = tasks.get("heart").load(physionet_home=args.physionet_home)
-    cache, code = f"{args.results}/.cache", code_digest()
-    cycles, head = pipelines.split_stateless(pipelines.make("et_cycles_db"))
-    table = extract(cycles, data.filenames, cache, code, n_jobs=args.n_jobs)
+    cycles, head, table = cached_features("et_cycles_db", data.filenames, args)
     tables = subsets(table, cycles)
     head.set_params(heart="passthrough")  # its columns are chosen here, in the tables
     if args.compare == "intervals":
-        intervals, _ = pipelines.split_stateless(pipelines.make("sample_entry"))
-        more = extract(intervals, data.filenames, cache, code, n_jobs=args.n_jobs)
+        _, _, more = cached_features("sample_entry", data.filenames, args)
         own = tables["- n_cycles, quality"]
         tables = {"cycles + rhythm": own, "+ intervals": np.hstack([own, more])}
     rows = Parallel(n_jobs=args.n_jobs)(delayed(outer_fold)(db, tables, head, data)

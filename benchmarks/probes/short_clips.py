@@ -25,8 +25,6 @@ docs/findings.md quotes it.
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 
 SHORTEST, LONGEST = 1.2, 4.0  # s: the clips' lengths, as the external murmur corpus's
@@ -90,23 +88,18 @@ def held_out(db, head, full, clips, devices, data, *, with_clips, seed=0):
 def main(argv=None):
     from joblib import Parallel, delayed
 
+    from benchmarks.probes import cache_parser, cached_features
     from benchmarks.readme import ranking_score
-    from benchmarks.records import code_digest, extract
-    from hbclf import pipelines, tasks
+    from hbclf import tasks
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--physionet-home")
-    ap.add_argument("--results", default="results")
-    ap.add_argument("--n-jobs", type=int, default=2)
+    ap = cache_parser(__doc__)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--model", default="et_cycles_db",
                     choices=["et_cycles_db", "et_cycles_experts"],
                     help="the model on the cycle and rhythm features (default: et_cycles_db)")
     args = ap.parse_args(argv)
     data = tasks.get("heart").load(physionet_home=args.physionet_home)
-    featurizer, head = pipelines.split_stateless(pipelines.make(args.model))
-    full = extract(featurizer, data.filenames, f"{args.results}/.cache", code_digest(),
-                   n_jobs=args.n_jobs)
+    featurizer, head, full = cached_features(args.model, data.filenames, args)
     clips, devices = clip_tables(featurizer, data.filenames, seed=args.seed, n_jobs=args.n_jobs)
     names = list(featurizer.get_feature_names_out())
     for label, table in (("clips", clips), ("clips through another device", devices)):

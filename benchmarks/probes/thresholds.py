@@ -24,7 +24,6 @@ docs/findings.md quotes it.
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -74,13 +73,10 @@ def refit(k, fold, head, X, data, seed):
 def main(argv=None):
     from joblib import Parallel, delayed
 
-    from benchmarks.records import code_digest, extract
-    from hbclf import pipelines, tasks
+    from benchmarks.probes import cache_parser, cached_features
+    from hbclf import tasks
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--physionet-home")
-    ap.add_argument("--results", default="results")
-    ap.add_argument("--n-jobs", type=int, default=2)
+    ap = cache_parser(__doc__)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     args = ap.parse_args(argv)
 
@@ -95,9 +91,7 @@ def main(argv=None):
                   + " | ".join(f"{v:.4f}" for v in row.values()) + " |")
 
     data = tasks.get("physionet").load(physionet_home=args.physionet_home)
-    features, head = pipelines.split_stateless(pipelines.make("potes_features"))
-    X = extract(features, data.filenames, f"{args.results}/.cache", code_digest(),
-                n_jobs=args.n_jobs)
+    _, head, X = cached_features("potes_features", data.filenames, args)
     fold, _ = tasks.make_folds("grouped-10-fold", data.y, data.groups, data.origin, seed=0)
     print("\n| inner folds' seed | MAcc | Se | Sp | thresholds on P(normal) |")
     print("|---|---|---|---|---|")
