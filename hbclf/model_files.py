@@ -199,20 +199,27 @@ def save_model(pipe, path, *, card=None, novelty=None):
 
 
 def _steps_text(pipe):
-    """Each step as the card shows it, with the names of the columns it drops by position.
+    """Each step as the card shows it, with the names of the columns it keeps or drops by
+    position.
 
-    A step dropping columns of the table before it (the recording columns of
-    :data:`hbclf.pipelines.RECORDING_COLUMNS`) holds their positions only; the
+    A step choosing columns of the table before it (dropping the recording
+    columns of :data:`hbclf.pipelines.RECORDING_COLUMNS`, or keeping only the
+    :data:`hbclf.features.MURMUR_CONTRASTS`) holds their positions only; the
     card names them, as the steps before it name their output.
     """
     texts = []
     for i, (name, step) in enumerate(pipe.steps):
         text = f"{name}: {' '.join(repr(step).split())}"
-        dropped = [cols for _, how, cols in getattr(step, "transformers_", ()) if how == "drop"]
-        if i and dropped:
+        # how each part was asked for: fitted, a "passthrough" is a FunctionTransformer
+        asked = {part: how for part, how, _ in getattr(step, "transformers", ())}
+        chosen = [(asked[part], cols) for part, _, cols in getattr(step, "transformers_", ())
+                  if isinstance(asked.get(part), str) and asked[part] in ("passthrough", "drop")]
+        if i and chosen:
+            how = "passthrough" if any(h == "passthrough" for h, _ in chosen) else "drop"
             try:
                 names = np.asarray(pipe[:i].get_feature_names_out())
-                text += "; drops " + ", ".join(str(n) for cols in dropped for n in names[cols])
+                text += ("; keeps " if how == "passthrough" else "; drops ") + ", ".join(
+                    str(n) for h, cols in chosen if h == how for n in names[cols])
             except (AttributeError, IndexError, TypeError, ValueError):
                 pass  # the steps before cannot name their columns: the positions stand alone
         texts.append(text)

@@ -4,7 +4,8 @@
 >>> pipelines.names()  # doctest: +NORMALIZE_WHITESPACE
 ['origin', 'dummy', 'logreg', 'svm', 'rf', 'knn', 'gb', 'svm_cmn', 'svm_cmvn',
  'logreg_rhythm', 'svm_rhythm', 'logreg_cycles', 'et_cycles', 'logreg_cycles_db',
- 'et_cycles_db', 'et_cycles_experts', 'sample_entry', 'potes_features', 'cnn', 'rnn']
+ 'et_cycles_db', 'et_cycles_experts', 'et_contrasts_experts', 'sample_entry',
+ 'potes_features', 'cnn', 'rnn']
 >>> pipe = pipelines.make("svm")
 >>> [name for name, _ in pipe.steps]
 ['mfcc', 'summary', 'scale', 'clf']
@@ -32,7 +33,11 @@ quality), which differ by database. ``et_cycles_experts`` reads the same
 columns as ``et_cycles_db`` but fits one class-balanced ExtraTrees of 100
 trees per database and averages their probabilities
 (:class:`~hbclf.domains.DomainExpertsClassifier`): every database one equal
-vote. ``sample_entry`` reproduces
+vote. ``et_contrasts_experts`` is the same experts on the 18 columns a
+murmur can only raise (:data:`~hbclf.features.MURMUR_CONTRASTS`: the medians
+of systole / S1, diastole / S2 and systole / diastole in every band), nothing
+of the rhythm, the spreads or the S2 / S1 balance: the model of what a
+murmur is, for a device never met. ``sample_entry`` reproduces
 the PhysioNet/CinC Challenge 2016 sample entry (Liu et al. 2016): its 20
 interval and amplitude features of the segmented cycles
 (:class:`~hbclf.features.IntervalFeatures`) and a logistic regression, on
@@ -70,16 +75,17 @@ import numpy as np
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from .base import LearnsNothingMixin
-from .features import (MFCC, CycleFeatures, IntervalFeatures, Origin, RhythmFeatures,
-                       StateFeatures, TimeSummary)
+from .features import (MFCC, MURMUR_CONTRASTS, CycleFeatures, IntervalFeatures, Origin,
+                       RhythmFeatures, StateFeatures, TimeSummary)
 
 _ORIGIN = ("origin",)
 _BASELINES = ("dummy", "logreg", "svm", "rf", "knn", "gb")
 _NORMALISED = {"svm_cmn": "mean", "svm_cmvn": "meanvar"}
 _RHYTHM = ("logreg_rhythm", "svm_rhythm")
 _CYCLES = ("logreg_cycles", "et_cycles")
-# the *_cycles models, database-balanced; and one ExtraTrees per database, averaged
-_DOMAIN = ("logreg_cycles_db", "et_cycles_db", "et_cycles_experts")
+# the *_cycles models, database-balanced; one ExtraTrees per database, averaged, on the heart's
+# columns or on the murmur contrasts alone
+_DOMAIN = ("logreg_cycles_db", "et_cycles_db", "et_cycles_experts", "et_contrasts_experts")
 _PUBLISHED = ("sample_entry", "potes_features")  # published methods, reimplemented
 _NETWORKS = ("cnn", "rnn")
 
@@ -154,6 +160,16 @@ def _without_recording_columns(union):
                              verbose_feature_names_out=False)
 
 
+def _murmur_contrasts(union):
+    """A step keeping the :data:`~hbclf.features.MURMUR_CONTRASTS` of ``union``'s table, in
+    its order (after the features, like :func:`_without_recording_columns`)."""
+    from sklearn.compose import ColumnTransformer
+
+    keep = [i for i, n in enumerate(union.get_feature_names_out())
+            if n.split("__")[-1] in MURMUR_CONTRASTS]
+    return ColumnTransformer([("murmur", "passthrough", keep)], verbose_feature_names_out=False)
+
+
 def make(name, *, random_state=0, quick=False, n_threads=None):
     """A fresh Pipeline for a registered model.
 
@@ -213,8 +229,9 @@ def make(name, *, random_state=0, quick=False, n_threads=None):
                 clf = DomainExpertsClassifier(clf.set_params(n_estimators=100))
             else:
                 clf = DomainBalancedClassifier(clf)
-            # for a device never met: the heart's columns only
-            steps.append(("heart", _without_recording_columns(union)))
+            # for a device never met: the heart's columns only (or only what a murmur raises)
+            steps.append(("heart", _murmur_contrasts(union) if "_contrasts_" in name
+                          else _without_recording_columns(union)))
         return Pipeline(steps + [
             ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
             ("scale", StandardScaler()),
@@ -286,6 +303,7 @@ def param_grid(name):
         "logreg_cycles_db": {"clf__estimator__C": [0.01, 0.1, 1.0]},
         "et_cycles_db": {"clf__estimator__min_samples_leaf": [1, 3]},
         "et_cycles_experts": {"clf__estimator__min_samples_leaf": [1, 3]},
+        "et_contrasts_experts": {"clf__estimator__min_samples_leaf": [1, 3]},
         "sample_entry": {"clf__C": [0.1, 1.0, 10.0]},
         "potes_features": {"clf__estimator__estimator__n_estimators": [100, 300]},
         "rf": {"clf__min_samples_leaf": [1, 3]},

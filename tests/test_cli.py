@@ -525,9 +525,9 @@ def test_a_file_the_card_does_not_know_is_refused(small_model, tmp_path):
         load_model(folder)
 
 
-def test_the_card_names_the_columns_a_step_drops(tmp_path):
-    """A step dropping columns by position is shown with their names, where the steps before
-    it can name them; otherwise with its positions alone."""
+def test_the_card_names_the_columns_a_step_keeps_or_drops(tmp_path):
+    """A step dropping (or keeping) columns by position is shown with their names, where the
+    steps before it can name them; otherwise with its positions alone."""
     from sklearn.compose import ColumnTransformer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
@@ -546,6 +546,11 @@ def test_the_card_names_the_columns_a_step_drops(tmp_path):
     unnamed = Pipeline([("abs", FunctionTransformer(np.abs)), ("heart", drop_13()),
                         ("clf", LogisticRegression())]).fit(X, y)
     assert "drops" not in save_model(unnamed, tmp_path / "unnamed")["steps"][1]
+    # a step keeping some columns (the murmur contrasts) names what it keeps, not the rest
+    keep = Pipeline([("scale", StandardScaler()),
+                     ("murmur", ColumnTransformer([("murmur", "passthrough", [0, 2])])),
+                     ("clf", LogisticRegression())]).fit(X, y)
+    assert save_model(keep, tmp_path / "keep")["steps"][1].endswith("; keeps x0, x2")
     # the shipped model's recording columns, by name
     shipped = read_card(default_model_path())["steps"]
     assert any(s.startswith("heart: ColumnTransformer") and s.endswith(

@@ -86,7 +86,7 @@ def test_domains_reach_the_classifier_through_folds_and_calibration(monkeypatch)
 
 
 def test_database_balanced_models_are_registered():
-    for name in ("logreg_cycles_db", "et_cycles_db", "et_cycles_experts"):
+    for name in ("logreg_cycles_db", "et_cycles_db", "et_cycles_experts", "et_contrasts_experts"):
         clf = pipelines.make(name, quick=True).steps[-1][1]
         kind = DomainExpertsClassifier if name.endswith("_experts") else DomainBalancedClassifier
         assert type(clf) is kind
@@ -102,6 +102,22 @@ def test_database_balanced_models_are_registered():
     # the same trees, 100 per database instead of 500 in one forest (seven forests per fit)
     assert experts[-1].estimator.n_estimators == 100 < balanced[-1].estimator.n_estimators
     assert repr(experts[-1].estimator.set_params(n_estimators=500)) == repr(balanced[-1].estimator)
+
+
+def test_the_contrasts_experts_read_what_a_murmur_raises_and_nothing_else():
+    from hbclf.features import MURMUR_CONTRASTS
+
+    contrasts, experts = (pipelines.make(n) for n in ("et_contrasts_experts", "et_cycles_experts"))
+    features = contrasts[:1].get_feature_names_out()
+    # the heart step on a row of column numbers: which columns it passes, in which order
+    kept = contrasts.named_steps["heart"].fit_transform(np.arange(len(features))[None] * 1.0)
+    assert [features[int(i)].split("__")[-1] for i in kept.ravel()] == list(MURMUR_CONTRASTS)
+    assert len(MURMUR_CONTRASTS) == 18 and all(
+        n.startswith(("sys_s1", "dia_s2", "sys_dia")) and n.endswith("_median")
+        for n in MURMUR_CONTRASTS)
+    # the same features and experts as et_cycles_experts, other columns
+    assert repr(contrasts[:1]) == repr(experts[:1])
+    assert repr(contrasts[2:]) == repr(experts[2:])
 
 
 def test_each_database_has_its_own_expert_and_an_equal_vote():

@@ -371,7 +371,7 @@ def test_registry():
     assert pipelines.names() == ["origin", "dummy", "logreg", "svm", "rf", "knn", "gb", "svm_cmn",
                                  "svm_cmvn", "logreg_rhythm", "svm_rhythm", "logreg_cycles",
                                  "et_cycles", "logreg_cycles_db", "et_cycles_db",
-                                 "et_cycles_experts", "sample_entry",
+                                 "et_cycles_experts", "et_contrasts_experts", "sample_entry",
                                  "potes_features", "cnn", "rnn"]
     assert set(pipelines.networks()) == {"cnn", "rnn"} < set(pipelines.names())
     feats, model = pipelines.split_stateless(pipelines.make("et_cycles"))

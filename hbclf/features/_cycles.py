@@ -12,7 +12,8 @@ from ..heartbeat import ENV_RATE, detect
 from ._table import SegmentedTable
 
 __all__ = ["CYCLE_BANDS", "CYCLE_FEATURES", "CycleFeatures", "INTERVAL_FEATURES",
-           "IntervalFeatures", "STATE_BANDS", "STATE_FEATURES", "StateFeatures"]
+           "IntervalFeatures", "MURMUR_CONTRASTS", "STATE_BANDS", "STATE_FEATURES",
+           "StateFeatures"]
 
 #: Frequency bands (Hz) of the per-state energies; bands above the Nyquist rate give NaN.
 CYCLE_BANDS = ((25, 50), (50, 100), (100, 200), (200, 400), (400, 800))
@@ -31,6 +32,11 @@ def _names():
 
 
 CYCLE_FEATURES = tuple(_names())
+#: The 18 columns of :data:`CYCLE_FEATURES` a murmur can only raise (sound where a normal heart
+#: is quiet): the medians of systole / S1, diastole / S2 and systole / diastole in every band.
+MURMUR_CONTRASTS = tuple(n for n in CYCLE_FEATURES
+                         if n.startswith(("sys_s1_", "dia_s2_", "sys_dia_"))
+                         and n.endswith("_median"))
 
 
 def _band_power(y, sr, n_frames, *, chunk=3000):
