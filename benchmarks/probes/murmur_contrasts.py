@@ -9,8 +9,9 @@ the cycle contrasts systole / S1, diastole / S2 and systole / diastole
    six bands), read as the "abnormal" score, within each database. Where a contrast is above 0.5
    in every database it carries across devices with no model at all.
 2. Under leave-one-database-out, the shipped kind (``et_cycles_experts``, its 61 columns) against
-   models of the 18 medians alone: the same experts (one class-balanced ExtraTrees per training
-   database), experts of logistic regression, and one database-balanced gradient boosting whose
+   models of the 18 medians alone (:data:`hbclf.features.MURMUR_CONTRASTS`): the same experts
+   (one class-balanced ExtraTrees per training database; the registry's
+   ``et_contrasts_experts`` since this probe found it), experts of logistic regression, and one database-balanced gradient boosting whose
    probability of "abnormal" may only rise with every contrast (monotone constraints,
    scikit-learn's ``HistGradientBoostingClassifier``). Each is scored as the short-clips probe
    scores (:func:`benchmarks.probes.short_clips.held_out`): whole recordings of the held-out
@@ -32,15 +33,13 @@ from __future__ import annotations
 
 import numpy as np
 
-#: The contrasts a murmur raises (numerator systole or diastole).
-MURMUR_CONTRASTS = ("sys_s1", "dia_s2", "sys_dia")
-
 
 def murmur_columns(names):
-    """Indices of the murmur contrasts' medians among the featurizer's column ``names``."""
-    short = [n.split("__")[-1] for n in names]
-    return [i for i, n in enumerate(short)
-            if n.startswith(MURMUR_CONTRASTS) and n.endswith("_median")]
+    """Indices of the murmur contrasts' medians (:data:`hbclf.features.MURMUR_CONTRASTS`)
+    among the featurizer's column ``names``."""
+    from hbclf.features import MURMUR_CONTRASTS
+
+    return [i for i, n in enumerate(names) if n.split("__")[-1] in MURMUR_CONTRASTS]
 
 
 def per_database_auc(table, columns, names, y, origin):
@@ -64,6 +63,7 @@ def candidates(head, columns, *, seed=0):
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.linear_model import LogisticRegression
 
+    from hbclf import pipelines
     from hbclf.domains import DomainBalancedClassifier, DomainExpertsClassifier
 
     def on_medians(clf):
@@ -79,7 +79,8 @@ def candidates(head, columns, *, seed=0):
                                            random_state=seed)
     return {
         "et_cycles_experts (61 columns)": seeded(clone(head)),
-        "experts, ExtraTrees, 18 medians": seeded(on_medians(clone(head[-1]))),
+        "`et_contrasts_experts` (experts of ExtraTrees, 18 medians)": seeded(
+            pipelines.split_stateless(pipelines.make("et_contrasts_experts"))[1]),
         "experts, logistic regression, 18 medians": on_medians(DomainExpertsClassifier(
             LogisticRegression(C=0.1, max_iter=2000))),
         "database-balanced monotone boosting, 18 medians": on_medians(
