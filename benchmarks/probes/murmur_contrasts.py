@@ -11,9 +11,9 @@ the cycle contrasts systole / S1, diastole / S2 and systole / diastole
 2. Under leave-one-database-out, the shipped kind (``et_cycles_experts``, its 61 columns) against
    models of the 18 medians alone (:data:`hbclf.features.MURMUR_CONTRASTS`): the same experts
    (one class-balanced ExtraTrees per training database; the registry's
-   ``et_contrasts_experts`` since this probe found it), experts of logistic regression, and one database-balanced gradient boosting whose
-   probability of "abnormal" may only rise with every contrast (monotone constraints,
-   scikit-learn's ``HistGradientBoostingClassifier``). Each is scored as the short-clips probe
+   ``et_contrasts_experts`` since this probe found it), experts of logistic regression, and one
+   database-balanced gradient boosting whose probability of "abnormal" may only rise with every
+   contrast (monotone constraints, scikit-learn's ``HistGradientBoostingClassifier``). Each is scored as the short-clips probe
    scores (:func:`benchmarks.probes.short_clips.held_out`): whole recordings of the held-out
    database, one 1.2-4 s clip of each, and the same clips through a random other device, with
    the share its novelty gate (fitted on the training rows, on the columns the model reads)
@@ -59,16 +59,17 @@ def candidates(head, columns, *, seed=0):
     """The shipped head and three heads of the murmur contrasts' medians alone, every tree
     seeded with ``seed`` (0 is the shipped head's own)."""
     from sklearn.base import clone
-    from sklearn.compose import ColumnTransformer
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.linear_model import LogisticRegression
 
     from hbclf import pipelines
     from hbclf.domains import DomainBalancedClassifier, DomainExpertsClassifier
 
+    # the registry's model of the medians; the other two swap its classifier
+    _, medians = pipelines.split_stateless(pipelines.make("et_contrasts_experts"))
+
     def on_medians(clf):
-        return clone(head).set_params(
-            heart=ColumnTransformer([("murmur", "passthrough", columns)]), clf=clf)
+        return clone(medians).set_params(clf=clf)
 
     def seeded(est):  # every random_state of ``est`` (the trees'; the shipped head has 0)
         return est.set_params(**{k: seed for k in est.get_params() if k.endswith("random_state")})
@@ -79,8 +80,7 @@ def candidates(head, columns, *, seed=0):
                                            random_state=seed)
     return {
         "et_cycles_experts (61 columns)": seeded(clone(head)),
-        "`et_contrasts_experts` (experts of ExtraTrees, 18 medians)": seeded(
-            pipelines.split_stateless(pipelines.make("et_contrasts_experts"))[1]),
+        "`et_contrasts_experts` (experts of ExtraTrees, 18 medians)": seeded(clone(medians)),
         "experts, logistic regression, 18 medians": on_medians(DomainExpertsClassifier(
             LogisticRegression(C=0.1, max_iter=2000))),
         "database-balanced monotone boosting, 18 medians": on_medians(
