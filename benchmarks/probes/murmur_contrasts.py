@@ -13,8 +13,9 @@ the cycle contrasts systole / S1, diastole / S2 and systole / diastole
    (one class-balanced ExtraTrees per training database; the registry's
    ``et_contrasts_experts`` since this probe found it), experts of logistic regression, and one
    database-balanced gradient boosting whose probability of "abnormal" may only rise with every
-   contrast (monotone constraints, scikit-learn's ``HistGradientBoostingClassifier``). Each is scored as the short-clips probe
-   scores (:func:`benchmarks.probes.short_clips.held_out`): whole recordings of the held-out
+   contrast (monotone constraints, scikit-learn's ``HistGradientBoostingClassifier``). Each is
+   scored as the short-clips probe scores (:func:`benchmarks.probes.short_clips.held_out`):
+   whole recordings of the held-out
    database, one 1.2-4 s clip of each, and the same clips through a random other device, with
    the share its novelty gate (fitted on the training rows, on the columns the model reads)
    would answer "uncertain". The candidates were fixed before they were scored here; none is
