@@ -100,20 +100,22 @@ def cmd_predict(args):
     from .heartbeat import detect
     from .io import AudioError
     from .model_files import load_model, load_novelty
+    from .novelty import gate_end
 
     pipe, card = load_model(args.model)
-    novelty = load_novelty(args.model)
+    novelty, end = load_novelty(args.model), gate_end(pipe)
     classes = [str(c) for c in card["classes"]]
     rows, failed = [], []
     for f, y, sr in _recordings(_walk(args.files), failed):
         try:  # a model's own checks (e.g. a longer minimum duration) name the file too
-            # the classifier's input, once: for the class, its probabilities and the novelty
-            z = pipe[:-1].transform([y])
+            # the features once: what the novelty gate measures, then what the classifier reads
+            g = pipe[:end].transform([y])
+            z = pipe[end:-1].transform(g) if end < len(pipe) - 1 else g
             proba = pipe[-1].predict_proba(z)
             decide = getattr(pipe[-1], "predict_from_proba", None)  # saves a second pass
             guess = str((decide(proba) if decide else pipe[-1].predict(z))[0])
             proba = proba[0]
-            novel = novelty is not None and bool(novelty.is_novel(z)[0])
+            novel = novelty is not None and bool(novelty.is_novel(g)[0])
         except AudioError as exc:
             _err(f"{f}: {exc.reason}")
             failed.append(f)

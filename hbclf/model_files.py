@@ -145,7 +145,8 @@ def save_model(pipe, path, *, card=None, novelty=None):
     card : dict, optional
         Extra card entries (task, scores, training data, ...).
     novelty : Novelty, optional
-        Fitted on the features the classifier reads; saved beside the pipeline.
+        Fitted on the features before :func:`hbclf.novelty.gate_end`; saved beside the
+        pipeline.
 
     Returns
     -------
@@ -568,7 +569,8 @@ def train(task="heart", model="et_cycles_experts", out=None, *, cv=5, seed=0, da
             "file": NOVELTY, "threshold": round(novelty.threshold_, 2),
             "quantile": novelty.quantile_, "held_out": novelty.held_out_,
             "measure": "squared Mahalanobis distance (Ledoit-Wolf covariance of the training "
-                       "recordings) of the features the classifier reads; the threshold is the "
+                       "recordings) of the features before the classifier (before its 'reads' "
+                       "step, if any: hbclf.novelty.gate_end); the threshold is the "
                        f"largest {novelty.quantile_} quantile of the distances of a "
                        f"{novelty.held_out_} held out of the fit, each in turn "
                        "(hbclf.novelty.fit_novelty); farther: the prediction is 'uncertain'"}}

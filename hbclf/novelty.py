@@ -23,17 +23,23 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["QUANTILE", "Novelty", "fit_novelty", "reads_features"]
+__all__ = ["QUANTILE", "READS", "Novelty", "fit_novelty", "gate_end", "reads_features"]
 
 #: The share of every held-out source's recordings the threshold leaves answered.
 QUANTILE = 0.95
+
+#: The name of a pipeline step that picks, among the features the gate measures, the
+#: columns the classifier reads: "uncertain" is about the recording, whichever of its
+#: features a classifier happens to read.
+READS = "reads"
 
 
 class Novelty:
     """How unlike the training recordings a recording is: a squared Mahalanobis distance.
 
-    Measured in the space the classifier reads (the features after every step
-    but the classifier: imputed and standardised), with the Ledoit-Wolf
+    Measured in the space of the features after every step before the
+    classifier (imputed and standardised), or before a step named
+    :data:`READS` (:func:`gate_end`), with the Ledoit-Wolf
     covariance of the training recordings. Beyond ``threshold_`` a recording
     is novel; :func:`fit_novelty` sets it from held-out sources.
 
@@ -87,12 +93,34 @@ def reads_features(pipe, X):
             and X.dtype.kind in "fiu")
 
 
+def gate_end(pipe):
+    """The position of the step before which a novelty gate measures ``pipe``'s features:
+    a step named :data:`READS`, else the classifier (the last step).
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import Pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklearn.compose import ColumnTransformer
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> keep = ColumnTransformer([("one", "passthrough", [0])])
+    >>> gate_end(Pipeline([("scale", StandardScaler()), ("reads", keep),
+    ...                    ("clf", LogisticRegression())]))
+    1
+    >>> gate_end(Pipeline([("scale", StandardScaler()), ("clf", LogisticRegression())]))
+    1
+    """
+    names = [name for name, _ in pipe.steps]
+    return names.index(READS) if READS in names[:-1] else len(names) - 1
+
+
 def fit_novelty(pipe, X, y, *, domains=None, groups=None, quantile=QUANTILE, n_splits=5,
                 seed=0):
     """The novelty gate of a fitted pipeline, calibrated on held-out sources.
 
     Each source of ``domains`` (at least two) is held out in turn: the steps
-    before the classifier and a :class:`Novelty` are fitted on the other
+    before :func:`gate_end` (before the classifier, or before the step
+    choosing its columns) and a :class:`Novelty` are fitted on the other
     sources, and the ``quantile`` of the held-out source's distances is
     taken; the threshold is the largest of them, so at most ``1 - quantile``
     of any training source would have been "uncertain" had it been new. With
@@ -104,7 +132,7 @@ def fit_novelty(pipe, X, y, *, domains=None, groups=None, quantile=QUANTILE, n_s
     Parameters
     ----------
     pipe : Pipeline
-        Fitted on ``X, y``; everything but its last step is refitted on parts.
+        Fitted on ``X, y``; its steps before :func:`gate_end` are refitted on parts.
     X, y : array-like
         The training features and labels.
     domains, groups : array-like, optional
@@ -123,6 +151,7 @@ def fit_novelty(pipe, X, y, *, domains=None, groups=None, quantile=QUANTILE, n_s
     from sklearn.model_selection import StratifiedGroupKFold
 
     X, y = np.asarray(X), np.asarray(y)
+    steps = pipe[:gate_end(pipe)]
     if domains is not None and len(set(domains)) > 1:
         parts, held_out = np.asarray(domains), "source"
     else:
@@ -134,11 +163,11 @@ def fit_novelty(pipe, X, y, *, domains=None, groups=None, quantile=QUANTILE, n_s
     levels = []
     for part in np.unique(parts):
         fit, test = parts != part, parts == part
-        prep = clone(pipe[:-1]).fit(X[fit], y[fit])
+        prep = clone(steps).fit(X[fit], y[fit])
         nov = Novelty().fit(prep.transform(X[fit]))
         # "higher": a distance of the part itself, so at most 1 - quantile of it lies beyond
         levels.append(np.quantile(nov.distance(prep.transform(X[test])), quantile,
                                   method="higher"))
-    gate = Novelty().fit(pipe[:-1].transform(X), threshold=max(levels))
+    gate = Novelty().fit(steps.transform(X), threshold=max(levels))
     gate.held_out_, gate.quantile_ = held_out, quantile
     return gate

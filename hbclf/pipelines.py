@@ -77,6 +77,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from .base import LearnsNothingMixin
 from .features import (MFCC, MURMUR_CONTRASTS, CycleFeatures, IntervalFeatures, Origin,
                        RhythmFeatures, StateFeatures, TimeSummary)
+from .novelty import READS
 
 _ORIGIN = ("origin",)
 _BASELINES = ("dummy", "logreg", "svm", "rf", "knn", "gb")
@@ -161,12 +162,16 @@ def _without_recording_columns(union):
 
 
 def _murmur_contrasts(union):
-    """A step keeping the :data:`~hbclf.features.MURMUR_CONTRASTS` of ``union``'s table, in
-    its order (after the features, like :func:`_without_recording_columns`)."""
+    """A step keeping the :data:`~hbclf.features.MURMUR_CONTRASTS` among the columns
+    :func:`_without_recording_columns` leaves of ``union``'s table, in their order.
+
+    It sits after the imputing and scaling, named :data:`hbclf.novelty.READS`, so the
+    novelty gate measures the heart's columns as for every other database-balanced model."""
     from sklearn.compose import ColumnTransformer
 
-    keep = [i for i, n in enumerate(union.get_feature_names_out())
-            if n.split("__")[-1] in MURMUR_CONTRASTS]
+    heart = [n.split("__")[-1] for n in union.get_feature_names_out()
+             if n.split("__")[-1] not in RECORDING_COLUMNS]
+    keep = [i for i, n in enumerate(heart) if n in MURMUR_CONTRASTS]
     return ColumnTransformer([("murmur", "passthrough", keep)], verbose_feature_names_out=False)
 
 
@@ -229,14 +234,13 @@ def make(name, *, random_state=0, quick=False, n_threads=None):
                 clf = DomainExpertsClassifier(clf.set_params(n_estimators=100))
             else:
                 clf = DomainBalancedClassifier(clf)
-            # for a device never met: the heart's columns only (or only what a murmur raises)
-            steps.append(("heart", _murmur_contrasts(union) if "_contrasts_" in name
-                          else _without_recording_columns(union)))
-        return Pipeline(steps + [
-            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
-            ("scale", StandardScaler()),
-            ("clf", clf),
-        ])
+            # for a device never met: the heart's columns only
+            steps.append(("heart", _without_recording_columns(union)))
+        steps += [("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+                  ("scale", StandardScaler())]
+        if "_contrasts_" in name:  # the classifier reads only what a murmur raises
+            steps.append((READS, _murmur_contrasts(union)))
+        return Pipeline(steps + [("clf", clf)])
     if name == "sample_entry":
         from sklearn.impute import SimpleImputer
         from sklearn.linear_model import LogisticRegression

@@ -366,7 +366,7 @@ def evaluate_fold(task, est, X, y, groups, train, test, *, grid=None, seed=0, do
     """
     from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold
 
-    from .novelty import fit_novelty, reads_features
+    from .novelty import fit_novelty, gate_end, reads_features
 
     y, groups = np.asarray(y), np.asarray(groups)
     chosen = {}
@@ -387,7 +387,7 @@ def evaluate_fold(task, est, X, y, groups, train, test, *, grid=None, seed=0, do
     if reads_features(fitted, X):
         gate = fit_novelty(fitted, X[train], y[train], groups=groups[train], seed=seed,
                            domains=None if domains is None else np.asarray(domains)[train])
-        novel = [bool(v) for v in gate.is_novel(fitted[:-1].transform(X[test]))]
+        novel = [bool(v) for v in gate.is_novel(fitted[:gate_end(fitted)].transform(X[test]))]
     return est, {
         "params": chosen,
         "novel": novel,

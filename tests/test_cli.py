@@ -557,6 +557,42 @@ def test_the_card_names_the_columns_a_step_keeps_or_drops(tmp_path):
         "; drops cycles__n_cycles, cycles__quality, rhythm__quality") for s in shipped)
 
 
+def test_the_gate_measures_the_features_before_a_step_choosing_the_classifier_columns(tmp_path):
+    """A model whose classifier reads some columns (a step named ``reads``) is gated on the
+    features before that step: the saved gate has their width, ``hbclf predict`` measures them,
+    and what passes the gate gets the classifier's answer."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from hbclf.features import MFCC, TimeSummary
+    from hbclf.novelty import READS, Novelty, fit_novelty, gate_end
+
+    data = load_pascal("a")
+    X, y = data.filenames[::6], data.label[::6]
+    pipe = Pipeline([("mfcc", MFCC(n_mfcc=8)), ("summary", TimeSummary(stats=("mean",))),
+                     ("scale", StandardScaler()),
+                     (READS, ColumnTransformer([("some", "passthrough", [0, 2])])),
+                     ("clf", LogisticRegression(max_iter=1000))]).fit(X, y)
+    end = gate_end(pipe)
+    assert end == 3 and fit_novelty(pipe, X, y, groups=np.arange(len(y)),
+                                   n_splits=3).location_.shape == (8,)
+    files = [EXAMPLES / "Aunlabelledtest__201101051105.wav",
+             EXAMPLES / "Aunlabelledtest__201101061552.wav"]
+    far = pipe[:end].transform([str(f) for f in files])
+    gate = Novelty().fit(pipe[:end].transform(X))
+    d = gate.distance(far)
+    gate.threshold_ = float(d.mean())  # one of the two beyond it
+    save_model(pipe, tmp_path / "m", novelty=gate)
+    r = hbclf("predict", *files, "--model", tmp_path / "m", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    got = [row["prediction"] for row in json.loads(r.stdout)["results"]]
+    novel = int(np.argmax(d))
+    assert got[novel] == "uncertain"
+    assert got[1 - novel] in (pipe.predict([str(files[1 - novel])])[0], "artifact")
+
+
 def test_train_calibrates_in_place_of_a_learned_threshold():
     """`potes_features` decides with a learned threshold; the card's model decides with the
     calibrated probability instead, fitted on grouped folds around the same classifier."""

@@ -107,17 +107,24 @@ def test_database_balanced_models_are_registered():
 def test_the_contrasts_experts_read_what_a_murmur_raises_and_nothing_else():
     from hbclf.features import MURMUR_CONTRASTS
 
+    from hbclf.novelty import READS, gate_end
+
     contrasts, experts = (pipelines.make(n) for n in ("et_contrasts_experts", "et_cycles_experts"))
     features = contrasts[:1].get_feature_names_out()
-    # the heart step on a row of column numbers: which columns it passes, in which order
-    kept = contrasts.named_steps["heart"].fit_transform(np.arange(len(features))[None] * 1.0)
+    # the heart and reads steps on a row of column numbers: which columns pass, in which order
+    numbers = np.arange(len(features))[None] * 1.0
+    heart = contrasts.named_steps["heart"].fit_transform(numbers)
+    kept = contrasts.named_steps[READS].fit_transform(heart)
     assert [features[int(i)].split("__")[-1] for i in kept.ravel()] == list(MURMUR_CONTRASTS)
     assert len(MURMUR_CONTRASTS) == 18 and all(
         n.startswith(("sys_s1", "dia_s2", "sys_dia")) and n.endswith("_median")
         for n in MURMUR_CONTRASTS)
-    # the same features and experts as et_cycles_experts, other columns
-    assert repr(contrasts[:1]) == repr(experts[:1])
-    assert repr(contrasts[2:]) == repr(experts[2:])
+    # the same features, heart columns and experts as et_cycles_experts; the classifier reads
+    # 18 of them, the novelty gate measures all (so "uncertain" is the same for both)
+    assert [name for name, _ in contrasts.steps] == [
+        "features", "heart", "impute", "scale", READS, "clf"]
+    assert repr(contrasts[:4]) == repr(experts[:4]) and repr(contrasts[-1]) == repr(experts[-1])
+    assert gate_end(contrasts) == 4 and gate_end(experts) == 4
 
 
 def test_each_database_has_its_own_expert_and_an_equal_vote():

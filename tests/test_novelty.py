@@ -65,3 +65,27 @@ def test_only_models_reading_a_numeric_table_have_a_gate():
     _, rec = evaluate_fold("binary", est, origin, np.array(["normal", "abnormal"] * 2),
                            np.arange(4), np.arange(4), np.arange(4))
     assert rec["novel"] is None
+
+
+def test_the_gate_measures_the_columns_before_the_step_choosing_the_classifier_columns():
+    """A source far off only in a column the classifier does not read is "uncertain" still: the
+    gate measures the features before a step named ``reads``, not just what the classifier reads."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+
+    from hbclf.novelty import READS, gate_end
+
+    rng = np.random.default_rng(3)
+    X, y, db = _sources(rng, [0.0, 0.5, -0.5, 0.3, 0.0])
+    X[db == "db4", 3] += 8.0  # the new source differs in the column the classifier ignores
+    groups = np.arange(len(y)) // 3
+    train, test = np.flatnonzero(db != "db4"), np.flatnonzero(db == "db4")
+    # the same columns chosen: named `reads`, the gate sees the fourth; otherwise it does not
+    for reads, expect in ((True, 1.0), (False, 0.0)):
+        est = Pipeline([("scale", StandardScaler()),
+                        (READS if reads else "choose",
+                         ColumnTransformer([("some", "passthrough", [0, 1, 2])])),
+                        ("clf", LogisticRegression())])
+        assert gate_end(est) == (1 if reads else 2)
+        _, rec = evaluate_fold("binary", est, X, y, groups, train, test, domains=db)
+        assert np.mean(rec["novel"]) == pytest.approx(expect, abs=0.1)

@@ -65,7 +65,7 @@ def held_out(db, head, full, clips, devices, data, *, with_clips, seed=0):
     from sklearn.metrics import roc_auc_score
 
     from hbclf import tasks
-    from hbclf.novelty import fit_novelty
+    from hbclf.novelty import fit_novelty, gate_end
 
     train = np.flatnonzero(data.origin != db)
     test = np.flatnonzero(data.origin == db)
@@ -81,7 +81,7 @@ def held_out(db, head, full, clips, devices, data, *, with_clips, seed=0):
         s = tasks.score("heart", data.y[test], pred)
         out[f"{name} macc"] = s["macc"]
         out[f"{name} auc"] = roc_auc_score(data.y[test] == "abnormal", p)
-        out[f"{name} uncertain"] = float(gate.is_novel(est[:-1].transform(Z)).mean())
+        out[f"{name} uncertain"] = float(gate.is_novel(est[:gate_end(est)].transform(Z)).mean())
     return out
 
 
