@@ -14,15 +14,20 @@ Cardiology 2016; 43: 621-624. Written from the paper's description, not its code
   same (as the harness's ``potes_features``); a recording's probability is the mean
   of its cycles';
 - the ensemble: the mean of this and the main job's out-of-fold ``potes_features``
-  probability of "abnormal" (``results/runs/physionet/grouped-10-fold``), abnormal
-  above 0.5 (the rule fixed before the folds were scored).
+  probability of "abnormal" (``results/runs/<task>/<protocol>``), abnormal
+  above 0.5 (the rule fixed before the folds were scored); likewise the mean of this
+  and ``et_contrasts_experts``' where the main job ran it.
 
-Run after the main job, from the repository root (about 30 minutes on 2 cores)::
+Run after the main job, from the repository root (about 30 minutes on 2 cores; 25 for
+``--task heart --protocol lodo``, seven held-out databases)::
 
     python -m benchmarks.probes.potes_cnn --physionet-home ../shared/data/physionet2016
+    python -m benchmarks.probes.potes_cnn --physionet-home ../shared/data/physionet2016 \
+        --task heart --protocol lodo
 
-It prints the MAcc (mean over the ten grouped folds) of the feature half, the CNN
-half and the ensemble; docs/findings.md quotes it.
+It prints, for each half and each mean, the MAcc over the folds (mean and deviation),
+sensitivity, specificity and ROC AUC, and under ``lodo`` each held-out database's MAcc /
+ROC AUC; docs/findings.md quotes it.
 """
 
 from __future__ import annotations
@@ -91,6 +96,31 @@ def build():
     return model
 
 
+def _report(name, p, y, fold, names, *, task, protocol):
+    """Print a half's or an ensemble's scores: the mean over the grouped folds, or for ``lodo``
+    each held-out database's MAcc and ROC AUC and their mean."""
+    from sklearn.metrics import roc_auc_score
+
+    from hbclf import tasks
+
+    decided = np.where(p > 0.5, "abnormal", "normal")
+    rows = []
+    for k in range(len(names)):
+        m = (fold == k) & ~np.isnan(p)
+        row = tasks.score(task, y[m], decided[m])
+        both = len(set(y[m])) == 2
+        row["roc_auc"] = roc_auc_score(y[m] == "abnormal", p[m]) if both else np.nan
+        rows.append(row)
+    per_fold = pd.DataFrame(rows, index=names)
+    line = (f"{name}: MAcc {per_fold['macc'].mean():.3f} ± {per_fold['macc'].std(ddof=0):.3f}"
+            f" (Se {per_fold['sensitivity'].mean():.3f}, Sp {per_fold['specificity'].mean():.3f},"
+            f" ROC AUC {per_fold['roc_auc'].mean():.3f})")
+    if protocol == "lodo":
+        line += "; " + ", ".join(f"{n} {r.macc:.3f}/{r.roc_auc:.3f}"
+                                 for n, r in per_fold.iterrows())
+    print(line, flush=True)
+
+
 def main(argv=None):
     from joblib import Parallel, delayed
 
@@ -100,14 +130,18 @@ def main(argv=None):
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--physionet-home", required=True)
+    ap.add_argument("--data-home", default=None, help="a full PASCAL copy (task heart)")
+    ap.add_argument("--task", choices=("physionet", "heart"), default="physionet")
+    ap.add_argument("--protocol", choices=("grouped-10-fold", "lodo"), default="grouped-10-fold")
     ap.add_argument("--results", default="results")
     ap.add_argument("--epochs", type=int, default=8)
     args = ap.parse_args(argv)
-    data = tasks.get("physionet").load(physionet_home=args.physionet_home)
+    data = tasks.get(args.task).load(data_home=args.data_home,
+                                     physionet_home=args.physionet_home)
     per = Parallel(n_jobs=2, batch_size=16)(delayed(cycles)(f) for f in data.filenames)
     X = np.concatenate(per)
     rec = np.concatenate([np.full(len(c), i) for i, c in enumerate(per)])
-    fold, names = tasks.make_folds("grouped-10-fold", data.y, data.groups, data.origin, seed=0)
+    fold, names = tasks.make_folds(args.protocol, data.y, data.groups, data.origin, seed=0)
     abnormal = data.y == "abnormal"
 
     import keras
@@ -126,21 +160,23 @@ def main(argv=None):
         p = model.predict(X[~train].astype(np.float32), batch_size=1024, verbose=0)[:, 0]
         for r in np.unique(rec[~train]):
             p_cnn[r] = p[rec[~train] == r].mean()
-        print(f"fold {k}: {train.sum()} training cycles, {time.perf_counter() - started:.0f} s",
-              flush=True)
-    runs = Path(args.results) / "runs" / "physionet" / "grouped-10-fold" / "potes_features"
-    records = [json.loads((runs / f"fold{k}.json").read_text()) for k in range(len(names))]
-    _, scores, classes = pooled_predictions(records, "potes_features", len(data.y))
-    p_ada = scores[:, classes.index("abnormal")]
-    # a recording without beats has no cycles: the feature half decides it alone
-    both = (p_ada + np.where(np.isnan(p_cnn), p_ada, p_cnn)) / 2
-    for name, p in (("potes_features", p_ada), ("CNN half", p_cnn), ("ensemble", both)):
-        decided = np.where(p > 0.5, "abnormal", "normal")
-        scored = [(fold == k) & ~np.isnan(p) for k in range(len(names))]
-        per_fold = pd.DataFrame([tasks.score("physionet", data.y[m], decided[m]) for m in scored])
-        print(f"{name}: MAcc {per_fold['macc'].mean():.3f} ± {per_fold['macc'].std(ddof=0):.3f} "
-              f"over the ten folds (Se {per_fold['sensitivity'].mean():.3f}, "
-              f"Sp {per_fold['specificity'].mean():.3f})")
+        print(f"fold {k} ({names[k]}): {train.sum()} training cycles, "
+              f"{time.perf_counter() - started:.0f} s", flush=True)
+    runs = Path(args.results) / "runs" / args.task / args.protocol
+    halves = {"CNN half": p_cnn}
+    for other in ("potes_features", "et_contrasts_experts"):
+        if not (runs / other).is_dir():
+            continue
+        records = [json.loads((runs / other / f"fold{k}.json").read_text())
+                   for k in range(len(names))]
+        _, scores, classes = pooled_predictions(records, other, len(data.y))
+        p_other = scores[:, classes.index("abnormal")]
+        # a recording without beats has no cycles: the other model decides it alone
+        halves[other] = p_other
+        halves[f"mean of the CNN half and {other}"] = (
+            p_other + np.where(np.isnan(p_cnn), p_other, p_cnn)) / 2
+    for name, p in halves.items():
+        _report(name, p, data.y, fold, names, task=args.task, protocol=args.protocol)
 
 
 if __name__ == "__main__":
