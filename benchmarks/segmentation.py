@@ -51,7 +51,8 @@ def _counts(beats, truth):
     c = {}
     for tol in TOLERANCES:
         for sound in SOUNDS:
-            r = score_detection(getattr(beats, sound), truth[sound], tol=tol, span=_span(truth, tol))
+            r = score_detection(getattr(beats, sound), truth[sound], tol=tol,
+                                span=_span(truth, tol))
             c[(sound, tol)] = {"tp": r["tp"], "fp": r["fp"], "fn": r["fn"],
                                "err_ms": r["mae_ms"] * r["tp"] if r["tp"] else 0.0}
     return c
@@ -75,7 +76,8 @@ def _annotation_check(per, counts):
     wider = per["s1_width_ms"] - per["s2_width_ms"]
     lower = per["s2_centroid_hz"] - per["s1_centroid_hz"]
     odd = reversed_annotations(per)
-    text = (f"Annotation check (each recording's own signal, `per_recording.csv`): the annotated S1 "
+    text = (f"Annotation check (each recording's own signal, `per_recording.csv`): the "
+            f"annotated S1 "
             f"is the broader sound in {int((wider > 0).sum())} of {len(per)} recordings (median "
             f"{wider.median():+.0f} ms) and the lower-pitched in {int((lower > 0).sum())} (median "
             f"{lower.median():+.0f} Hz). ")
@@ -91,7 +93,8 @@ def _annotation_check(per, counts):
             _add(total, part)
         ceiling[sound] = _pooled(total)["f1"]
     names = "; ".join(f"{per.at[i, 'id']} (S1 {per.at[i, 's1_width_ms']:.0f} ms, "
-                      f"{per.at[i, 's1_centroid_hz']:.0f} Hz; S2 {per.at[i, 's2_width_ms']:.0f} ms, "
+                      f"{per.at[i, 's1_centroid_hz']:.0f} Hz; "
+                      f"S2 {per.at[i, 's2_width_ms']:.0f} ms, "
                       f"{per.at[i, 's2_centroid_hz']:.0f} Hz; annotated systole "
                       f"{per.at[i, 'annotated_systole_ms']:.0f} ms, diastole "
                       f"{per.at[i, 'annotated_diastole_ms']:.0f} ms; F1 "
@@ -127,7 +130,8 @@ def _variants(y, sr, truth, rid, segmenter):
         for sound in SOUNDS:
             r = score_detection(getattr(beats, sound), new[sound], tol=0.1,
                                 span=_span(new, 0.1))
-            row.update({f"{sound}_{k}": r[k] for k in ("tp", "fp", "fn")}, **{f"{sound}_f1": r["f1"]})
+            row.update({f"{sound}_{k}": r[k] for k in ("tp", "fp", "fn")},
+                       **{f"{sound}_f1": r["f1"]})
         rows.append(row)
     return rows
 
@@ -167,7 +171,8 @@ def _variant_table(per, odd_ids=()):
     lines += ["", f"Each annotated set A recording made faster by "
               f"`hbclf.heartbeat.faster_heart` (samples cut inside each diastole, and for "
               f"child-like versions inside each systole too, down to Weissler's systole at the "
-              f"rate; the sounds themselves untouched; {', '.join(f'{k} {t}' for k, t in VARIANTS)} "
+              f"rate; the sounds themselves untouched; "
+              f"{', '.join(f'{k} {t}' for k, t in VARIANTS)} "
               f"bpm where above the recording's own rate; no cut nearer than 60 ms to a sound, so "
               f"the rate made can fall short of the target), segmented by the segmenter trained "
               f"on the other 20 recordings. {len(per)} versions of {per['id'].nunique()} "

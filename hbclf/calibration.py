@@ -27,8 +27,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["GroupedCalibration", "GroupedThreshold", "UngroupedCalibrationWarning", "best_threshold",
-           "is_probability", "reliability"]
+__all__ = ["GroupedCalibration", "GroupedThreshold", "UngroupedCalibrationWarning",
+           "best_threshold", "is_probability", "reliability"]
 
 
 class UngroupedCalibrationWarning(UserWarning):

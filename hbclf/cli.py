@@ -49,9 +49,7 @@ def _err(msg):
 def _recordings(files, failures):
     """``(path, waveform, rate)`` of each readable file; the others are reported and
     appended to ``failures``."""
-    from .io import AudioError, load_audio
-
-    from .io import AUDIO_EXTENSIONS
+    from .io import AUDIO_EXTENSIONS, AudioError, load_audio
 
     for f in files:
         if isinstance(f, _EmptyFolder):

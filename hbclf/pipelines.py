@@ -17,7 +17,8 @@ normalised per recording (``MFCC(normalize="mean")``, cepstral mean
 normalisation, and ``"meanvar"``): the benchmark, not a hand, says whether
 removing each recording's fixed spectral colouring helps on a database never
 seen (``lodo``); they read 80 and 40 features, since the mean (and, under
-``"meanvar"``, the deviation) that normalisation fixes is not summarised. The ``*_rhythm`` models add the heart rate and rhythm of
+``"meanvar"``, the deviation) that normalisation fixes is not summarised. The
+``*_rhythm`` models add the heart rate and rhythm of
 :class:`~hbclf.features.RhythmFeatures` to the same table. The ``*_cycles``
 models read no whole-recording spectrum at all: only
 :class:`~hbclf.features.CycleFeatures` (each state's energy relative to the

@@ -169,10 +169,12 @@ KAGGLE_B = [
      "extrastole__127_1306764300147_C2.wav", "extrastole", ""),
     ("set_b/Btraining_murmur_Btraining_noisymurmur_162_1307101835989_B_1.wav",
      "murmur_noisymurmur_162_1307101835989_B_1.wav", "murmur", "noisymurmur"),
-    ("set_b/Btraining_murmur_171_1307971016233_D.wav", "murmur__171_1307971016233_D.wav", "murmur", ""),
+    ("set_b/Btraining_murmur_171_1307971016233_D.wav", "murmur__171_1307971016233_D.wav",
+     "murmur", ""),
     ("set_b/Btraining_murmur_Btraining_noisymurmur_171_1307971016233_D.wav",
      "murmur_noisymurmur_171_1307971016233_D.wav", "murmur", "noisymurmur"),
-    ("set_b/Bunlabelledtest_101_1305030823364_A.wav", "Bunlabelledtest__101_1305030823364_A.wav", "", ""),
+    ("set_b/Bunlabelledtest_101_1305030823364_A.wav", "Bunlabelledtest__101_1305030823364_A.wav",
+     "", ""),
 ]
 
 
@@ -264,7 +266,8 @@ def test_unknown_layout_is_a_clear_error(tmp_path):
 def test_missing_file_is_a_clear_error(tmp_path):
     root = make_kaggle(tmp_path)
     (root / "set_b" / "extrastole__127_1306764300147_C2.wav").unlink()
-    with pytest.raises(LayoutError, match=r"set_b.csv, line 2: the file for .*127_1306764300147_C2"):
+    with pytest.raises(LayoutError,
+                       match=r"set_b.csv, line 2: the file for .*127_1306764300147_C2"):
         load_pascal(data_home=root)
 
 

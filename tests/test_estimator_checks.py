@@ -129,7 +129,8 @@ def expected_failed_checks(est):
 def test_every_public_estimator_is_discovered():
     names = [name for name, _ in all_estimators()]
     assert {"AudioReader", "MFCC", "LogMel", "SpectralFeatures", "TimeSummary", "FixedLength",
-            "RhythmFeatures", "CycleFeatures", "Origin", "GroupedCalibration", "GroupedThreshold", "CNNClassifier",
+            "RhythmFeatures", "CycleFeatures", "Origin", "GroupedCalibration", "GroupedThreshold",
+            "CNNClassifier",
             "DomainBalancedClassifier", "DomainExpertsClassifier",
             "StumpBoostClassifier",
             "RNNClassifier"} <= set(names)

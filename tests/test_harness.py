@@ -157,7 +157,8 @@ def test_binary_task_has_auc_and_macc(tmp_path):
     assert s.loc["dummy", "roc_auc_mean"] == pytest.approx(0.5)
     # above chance (0.58 and 0.63 here once set A sittings are grouped; 0.7 before)
     assert s.loc["logreg", "roc_auc_mean"] > 0.55 and s.loc["svm", "roc_auc_mean"] > 0.55
-    np.testing.assert_allclose(s["macc_mean"], (s["sensitivity_mean"] + s["specificity_mean"]) / 2, atol=1e-4)
+    np.testing.assert_allclose(s["macc_mean"],
+                               (s["sensitivity_mean"] + s["specificity_mean"]) / 2, atol=1e-4)
 
 
 def test_a_bad_recording_stops_the_run_and_writes_nothing(tmp_path, monkeypatch, capsys):

@@ -49,7 +49,8 @@ def test_detection_needs_neither_scikit_learn_nor_pandas():
     """What keeps ``hbclf segment`` small: an hour of audio peaks under 300 MB."""
     code = ("import sys; from hbclf.heartbeat import detect, synthetic_pcg; "
             "y, _ = synthetic_pcg(seed=0); b = detect(y, 4000); "
-            "print(round(b.heart_rate), sorted(m for m in ('sklearn', 'pandas') if m in sys.modules))")
+            "print(round(b.heart_rate), "
+            "sorted(m for m in ('sklearn', 'pandas') if m in sys.modules))")
     r = run(code)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["72", "[]"]

@@ -21,7 +21,8 @@ Run from the repository root after the main job (its feature cache is reused; ab
 three minutes on 2 cores)::
 
     python -m benchmarks.probes.nested_features --physionet-home ../shared/data/physionet2016
-    python -m benchmarks.probes.nested_features --compare subsets --physionet-home ../shared/data/physionet2016
+    python -m benchmarks.probes.nested_features --compare subsets \
+        --physionet-home ../shared/data/physionet2016
 
 docs/findings.md quotes it.
 """

@@ -9,7 +9,8 @@ Three readings of the same question, on the main job's own folds:
    each at thresholds on the probability of "abnormal" from 0.30 to 0.55. Recorded: the
    threshold curve was read before ``potes_features`` learned its own threshold.
 2. *The learned threshold's inner split*: ``potes_features`` (its threshold learned on grouped
-   3-fold out-of-fold predictions of each training fold, :class:`hbclf.calibration.GroupedThreshold`)
+   3-fold out-of-fold predictions of each training fold,
+   :class:`hbclf.calibration.GroupedThreshold`)
    refitted on PhysioNet's grouped 10-fold folds with the inner folds shuffled by other seeds
    (the main job's is 0): how much of its MAcc is the inner split's luck.
 3. The same with the booster's own decision (no threshold), for reference.
@@ -53,7 +54,8 @@ def fixed_thresholds(results, task, protocol, model, y):
 
 
 def refit(k, fold, head, X, data, seed):
-    """MAcc, Se, Sp and the threshold of ``head`` (inner folds shuffled by ``seed``) on fold ``k``."""
+    """MAcc, Se, Sp and the threshold of ``head`` (inner folds shuffled by ``seed``) on fold
+    ``k``."""
     from sklearn.base import clone
 
     from hbclf import tasks
@@ -101,7 +103,8 @@ def main(argv=None):
         m, se, sp, t = zip(*rows)
         span = "–" if seed is None else f"{min(t):.3f}–{max(t):.3f}"
         print(f"| {'none (the booster’s own decision)' if seed is None else seed} | "
-              f"{np.mean(m):.4f} ± {np.std(m, ddof=1):.3f} | {np.mean(se):.3f} | {np.mean(sp):.3f} | "
+              f"{np.mean(m):.4f} ± {np.std(m, ddof=1):.3f} | {np.mean(se):.3f} | "
+              f"{np.mean(sp):.3f} | "
               f"{span} |")
     return 0
 

@@ -1,4 +1,5 @@
-"""Is a recording a voice (or music) rather than heart sounds? Two measures of its frames' spectra."""
+"""Is a recording a voice (or music) rather than heart sounds? Two measures of its frames'
+spectra."""
 
 from __future__ import annotations
 
