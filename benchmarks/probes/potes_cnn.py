@@ -99,19 +99,12 @@ def build():
 def _report(name, p, y, fold, names, *, task, protocol):
     """Print a half's or an ensemble's scores: the mean over the grouped folds, or for ``lodo``
     each held-out database's MAcc and ROC AUC and their mean."""
-    from sklearn.metrics import roc_auc_score
-
     from hbclf import tasks
 
     decided = np.where(p > 0.5, "abnormal", "normal")
-    rows = []
-    for k in range(len(names)):
-        m = (fold == k) & ~np.isnan(p)
-        row = tasks.score(task, y[m], decided[m])
-        both = len(set(y[m])) == 2
-        row["roc_auc"] = roc_auc_score(y[m] == "abnormal", p[m]) if both else np.nan
-        rows.append(row)
-    per_fold = pd.DataFrame(rows, index=names)
+    scored = [(fold == k) & ~np.isnan(p) for k in range(len(names))]
+    per_fold = pd.DataFrame([tasks.score(task, y[m], decided[m], np.c_[p[m], 1 - p[m]],
+                                         ["abnormal", "normal"]) for m in scored], index=names)
     line = (f"{name}: MAcc {per_fold['macc'].mean():.3f} ± {per_fold['macc'].std(ddof=0):.3f}"
             f" (Se {per_fold['sensitivity'].mean():.3f}, Sp {per_fold['specificity'].mean():.3f},"
             f" ROC AUC {per_fold['roc_auc'].mean():.3f})")

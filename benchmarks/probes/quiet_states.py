@@ -31,7 +31,7 @@ response largely cancel (each compares powers in one band of one recording), per
 3. With ``--nested``, the honest figure for a choice among the seven: for each held-out
    database, the set with the best ranking score (:func:`benchmarks.readme.ranking_score`)
    under leave-one-database-out among the six training databases alone, scored on the
-   held-out one (the first seed; 294 more fits).
+   held-out one (the first seed; :func:`benchmarks.probes.nested_features.outer_fold`).
 
 Run from the repository root after the main job (its feature cache gives the 61 and 18
 columns; the new columns take about two minutes in two processes; eight minutes in all)::
@@ -103,15 +103,13 @@ def main(argv=None):
 
     from joblib import Parallel, delayed
     from sklearn.base import clone
-    from sklearn.compose import ColumnTransformer
-    from sklearn.metrics import roc_auc_score
     from sklearn.pipeline import Pipeline
 
     from benchmarks.probes import cache_parser, cached_features
-    from benchmarks.probes.murmur_contrasts import per_database_auc
+    from benchmarks.probes.murmur_contrasts import murmur_columns, per_database_auc
+    from benchmarks.probes.nested_features import outer_fold
     from benchmarks.readme import ranking_score
     from hbclf import pipelines, tasks
-    from hbclf.features import MURMUR_CONTRASTS
 
     ap = cache_parser(__doc__)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -142,7 +140,7 @@ def main(argv=None):
 
     table = np.hstack([full, new])
     heart = [j for j, n in enumerate(names) if n not in pipelines.RECORDING_COLUMNS]
-    contrasts = [j for j, n in enumerate(names) if n in MURMUR_CONTRASTS]
+    contrasts = murmur_columns(names)
     fill = list(range(len(names), len(names) + 2 * len(BANDS)))
     shape = list(range(len(names) + 2 * len(BANDS), len(names) + len(COLUMNS)))
     loud = list(range(len(names) + len(COLUMNS), table.shape[1]))
@@ -153,24 +151,21 @@ def main(argv=None):
             "61 heart columns + 12 fill + 12 shape": heart + fill + shape,
             "6 louder (devised after the above)": loud,
             "18 contrasts + 6 louder (likewise)": contrasts + loud}
-    # the registry head with its column steps replaced by the set's columns
-    steps = [(n, s) for n, s in head.steps if n not in ("heart", "reads")]
+    tables = {label: table[:, columns] for label, columns in sets.items()}
 
-    def held_out(db, columns, seed, within=None):
-        """MAcc and ROC AUC on database ``db`` of the head fitted on the others (of ``within``)."""
-        est = Pipeline([("columns", ColumnTransformer([("keep", "passthrough", columns)]))]
-                       + [(n, clone(s)) for n, s in steps])
-        est.set_params(**{k: seed for k in est.get_params() if k.endswith("random_state")})
-        train, test = data.origin != db, data.origin == db
-        if within is not None:
-            train &= np.isin(data.origin, within)
-        with warnings.catch_warnings():
+    def seeded(seed):  # the registry head without its column steps, every tree seeded
+        est = Pipeline([(n, clone(s)) for n, s in head.steps if n not in ("heart", "reads")])
+        return est.set_params(**{k: seed for k in est.get_params() if k.endswith("random_state")})
+
+    def held_out(db, X, seed):
+        """MAcc and ROC AUC on database ``db`` of the head fitted on the others."""
+        with warnings.catch_warnings():  # columns of bands above a rate's Nyquist are NaN
             warnings.simplefilter("ignore", RuntimeWarning)
-            est.fit(table[train], data.y[train],
-                    **tasks.fit_params(est, data.groups[train], data.origin[train]))
-        p = tasks.class_scores(est, table[test])[:, list(est.classes_).index("abnormal")]
-        return (tasks.score("heart", data.y[test], est.predict(table[test]))["macc"],
-                roc_auc_score(data.y[test] == "abnormal", p))
+            _, rec = tasks.evaluate_fold("heart", seeded(seed), X, data.y, data.groups,
+                                         np.flatnonzero(data.origin != db),
+                                         np.flatnonzero(data.origin == db), seed=seed,
+                                         domains=data.origin)
+        return rec["scores"]["macc"], rec["scores"]["roc_auc"]
 
     print("\nLeave-one-database-out on heart, the experts' head: mean MAcc over the held-out "
           "databases / worst (ranking score; mean ROC AUC; valve-disease mean); each database's "
@@ -179,9 +174,8 @@ def main(argv=None):
           + " | ".join(dbs) + " |")
     print("|---" * (len(dbs) + 3) + "|")
     for seed in args.seeds:
-        for label, columns in sets.items():
-            r = np.array(Parallel(n_jobs=args.n_jobs)(
-                delayed(held_out)(d, columns, seed) for d in dbs))
+        for label, X in tables.items():
+            r = np.array(Parallel(n_jobs=args.n_jobs)(delayed(held_out)(d, X, seed) for d in dbs))
             macc = r[:, 0]
             print(f"| {seed} | {label} | {macc.mean():.3f} / {macc.min():.3f} "
                   f"({ranking_score(macc):.3f}; {r[:, 1].mean():.3f}; {macc[valve].mean():.3f}) | "
@@ -195,21 +189,15 @@ def main(argv=None):
           "six training databases alone, then fitted on all six and scored on the held-out one:\n")
     print("| held-out database | chosen set | its inner ranking score | MAcc |")
     print("|---|---|---|---|")
-    labels, outer = list(sets), []
-    for d in dbs:
-        inner = [e for e in dbs if e != d]
-        r = Parallel(n_jobs=args.n_jobs)(delayed(held_out)(e, sets[label], seed, within=inner)
-                                         for label in labels for e in inner)
-        scores = [ranking_score([m for m, _ in r[k * len(inner):(k + 1) * len(inner)]])
-                  for k in range(len(labels))]
-        best = labels[int(np.argmax(scores))]
-        outer.append(held_out(d, sets[best], seed)[0])
-        print(f"| {d} | {best} | {max(scores):.3f} | {outer[-1]:.3f} |", flush=True)
-    outer = np.array(outer)
+    rows = Parallel(n_jobs=args.n_jobs)(delayed(outer_fold)(d, tables, seeded(seed), data, seed)
+                                        for d in dbs)
+    for row in rows:
+        print(f"| {row['database']} | {row['chosen']} | {row['inner ' + row['chosen']]:.3f} | "
+              f"{row['macc']:.3f} |")
+    outer = np.array([row["macc"] for row in rows])
     print(f"\nnested: mean {outer.mean():.3f} / worst {outer.min():.3f} (ranking "
           f"{ranking_score(outer):.3f}; valve disease {outer[valve].mean():.3f})")
     return 0
-
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -104,8 +104,7 @@ def main(argv=None):
         span = "–" if seed is None else f"{min(t):.3f}–{max(t):.3f}"
         print(f"| {'none (the booster’s own decision)' if seed is None else seed} | "
               f"{np.mean(m):.4f} ± {np.std(m, ddof=1):.3f} | {np.mean(se):.3f} | "
-              f"{np.mean(sp):.3f} | "
-              f"{span} |")
+              f"{np.mean(sp):.3f} | {span} |")
     return 0
 
 
