@@ -581,3 +581,28 @@ def test_readme_compares_every_model_with_and_without_augmentation(tmp_path):
     assert choice(tmp_path, tables)[-1].startswith("None of these answers at most 10%")
     pd.DataFrame(rows[:2]).to_csv(tmp_path / "heart" / "per_database.csv", index=False)
     assert augmentation(tmp_path, tables) == []  # nothing augmented in this run
+
+
+def test_readme_says_how_near_any_model_comes_to_the_goals(tmp_path):
+    from benchmarks.readme import reach
+
+    rows = []
+    for protocol, maccs in (("grouped-10-fold", {"a": [0.9, 0.5, 0.7], "b": [0.6, 0.8, 0.9]}),
+                            ("lodo", {"a": [0.6, 0.5, 0.4], "b": [0.7, 0.6, 0.5]})):
+        for model, macc in [*maccs.items(), ("origin", [1.0, 1.0, 1.0])]:
+            for db, m in zip(["set A", "training-c", "training-e"], macc):
+                rows.append({"protocol": protocol, "model": model, "database": db, "macc": m})
+            rows.append({"protocol": protocol, "model": model, "database": "mean valve disease",
+                         "macc": 1.0})
+    (tmp_path / "heart").mkdir()
+    pd.DataFrame(rows).to_csv(tmp_path / "heart" / "per_database.csv", index=False)
+    lines = reach(tmp_path, {("heart", "lodo"): ""})
+    # set A and training-c are valve disease; the baselines and the "mean" rows are not read
+    assert lines[-4].startswith("| grouped 10-fold (") and lines[-4].endswith(
+        "| 0.700 (`a`) | 0.767 (`b`) | 0.850 | 0.867 |")
+    assert lines[-3] == "| leave-one-database-out | 0.650 (`b`) | 0.600 (`b`) | 0.650 | 0.600 |"
+    # b on set A: 0.6 within, 0.7 held out, the one pair of six that gained
+    assert lines[-1] == ("A model scored higher on a database held out than with that database "
+                         "among its training recordings in 1 of 6 (model, database) pairs (by "
+                         "at most 0.100); the median pair's change: -0.250.")
+    assert reach(tmp_path, {}) == []
