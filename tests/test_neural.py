@@ -221,12 +221,15 @@ def test_fits_leave_no_training_graph_in_tensorflows_gradient_registry():
     good): with one replica it is skipped, and the same seed trains the same network."""
     from tensorflow.python.framework import ops
 
+    registry = getattr(ops, "_gradient_registry", None)  # private: a TensorFlow may drop it
+    if registry is None:
+        pytest.skip("this TensorFlow has no gradient registry to look into")
     X, y = toy(n=40)
     first = CNNClassifier(epochs=2, early_stopping=False, batch_size=8, random_state=0).fit(X, y)
-    registered = len(ops._gradient_registry.list())
+    registered = len(registry.list())
     again = [CNNClassifier(epochs=2, early_stopping=False, batch_size=8, random_state=0).fit(X, y)
              for _ in range(2)]
-    assert len(ops._gradient_registry.list()) == registered
+    assert len(registry.list()) == registered
     for net in again:
         np.testing.assert_array_equal(net.predict_proba(X), first.predict_proba(X))
 
@@ -237,6 +240,8 @@ def test_the_optimizer_reduces_over_replicas_under_a_distribution_strategy(monke
 
     from hbclf.neural import _adam
 
+    if not hasattr(keras.optimizers.Adam, "_all_reduce_sum_gradients"):
+        pytest.skip("this Keras has no all-reduce to step around (`_adam` returns its Adam)")
     calls = []
 
     def keras_all_reduce(self, grads_and_vars):
