@@ -76,11 +76,10 @@ def _annotation_check(per, counts):
     wider = per["s1_width_ms"] - per["s2_width_ms"]
     lower = per["s2_centroid_hz"] - per["s1_centroid_hz"]
     odd = reversed_annotations(per)
-    text = (f"Annotation check (each recording's own signal, `per_recording.csv`): the "
-            f"annotated S1 "
-            f"is the broader sound in {int((wider > 0).sum())} of {len(per)} recordings (median "
-            f"{wider.median():+.0f} ms) and the lower-pitched in {int((lower > 0).sum())} (median "
-            f"{lower.median():+.0f} Hz). ")
+    text = ("Annotation check (each recording's own signal, `per_recording.csv`): "
+            f"the annotated S1 is the broader sound in {int((wider > 0).sum())} of {len(per)} "
+            f"recordings (median {wider.median():+.0f} ms) and the lower-pitched in "
+            f"{int((lower > 0).sum())} (median {lower.median():+.0f} Hz). ")
     if not len(odd):
         return text + "In none is it both narrower and higher-pitched than the annotated S2."
     ceiling = {}
@@ -92,14 +91,13 @@ def _annotation_check(per, counts):
                 part.update(tp=part["tp"] + part["fn"], fp=0, fn=0)
             _add(total, part)
         ceiling[sound] = _pooled(total)["f1"]
-    names = "; ".join(f"{per.at[i, 'id']} (S1 {per.at[i, 's1_width_ms']:.0f} ms, "
-                      f"{per.at[i, 's1_centroid_hz']:.0f} Hz; "
-                      f"S2 {per.at[i, 's2_width_ms']:.0f} ms, "
-                      f"{per.at[i, 's2_centroid_hz']:.0f} Hz; annotated systole "
-                      f"{per.at[i, 'annotated_systole_ms']:.0f} ms, diastole "
-                      f"{per.at[i, 'annotated_diastole_ms']:.0f} ms; F1 "
-                      f"{per.at[i, 's1_100ms_f1']:.2f} / {per.at[i, 's2_100ms_f1']:.2f})"
-                      for i in odd)
+    names = "; ".join(
+        f"{r.id} (S1 {r.s1_width_ms:.0f} ms, {r.s1_centroid_hz:.0f} Hz; "
+        f"S2 {r.s2_width_ms:.0f} ms, {r.s2_centroid_hz:.0f} Hz; "
+        f"annotated systole {r.annotated_systole_ms:.0f} ms, "
+        f"diastole {r.annotated_diastole_ms:.0f} ms; "
+        f"F1 {r.s1_100ms_f1:.2f} / {r.s2_100ms_f1:.2f})"
+        for r in (per.loc[i] for i in odd))
     return (text + f"Annotated S1 both narrower and higher-pitched than S2: {names}. With "
             f"{'it' if len(odd) == 1 else 'them'} decoded as now and every other recording "
             f"perfectly, leave-one-recording-out F1 (±100 ms) would be {ceiling['s1']:.3f} (S1) "
