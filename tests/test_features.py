@@ -264,6 +264,25 @@ def test_one_cycle_gives_its_levels_and_no_spread():
                                                               abs=1.0)
 
 
+@pytest.mark.parametrize("table", ["IntervalFeatures", "StateFeatures"])
+def test_one_cycle_gives_the_published_features_their_means_and_no_deviation(table):
+    """The same 2.2 s clip of one complete cycle: the sample entry's and Potes et al.'s means
+    (and medians) are measured on it, near the longer recording's; their deviations across
+    cycles are not."""
+    import hbclf.features
+    from hbclf.heartbeat import synthetic_pcg
+
+    y, _ = synthetic_pcg(heart_rate=60, seconds=8, seed=1, noise=0.01)
+    f = getattr(hbclf.features, table)().set_output(transform="pandas").fit()
+    rows = f.transform([y[: int(2.2 * 4000)], y])
+    deviations = [c for c in rows.columns if c.endswith("_std")]
+    assert len(deviations) == {"IntervalFeatures": 10, "StateFeatures": 18}[table]
+    assert rows.loc[0, deviations].isna().all() and rows.loc[1, deviations].notna().all()
+    assert rows.loc[0].drop(deviations).notna().all()
+    assert rows.loc[0, "rr_mean"] == pytest.approx(rows.loc[1, "rr_mean"], abs=0.05)
+    assert rows.loc[0, "systole_mean"] == pytest.approx(rows.loc[1, "systole_mean"], abs=0.03)
+
+
 @pytest.mark.parametrize("Extractor", [MFCC, LogMel])
 def test_per_recording_normalisation_cancels_the_gain(set_a, Extractor):
     """Cepstral mean normalisation: a gain (a constant on every log-spectral frame) is gone;

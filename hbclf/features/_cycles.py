@@ -162,9 +162,11 @@ class IntervalFeatures(SegmentedTable):
     ratios between 0 and 1 count, as in the sample entry). The features of
     Liu et al. (2016) and the Challenge's sample entry, which used Springer's
     segmentation; this is a reimplementation on hbclf's segmenter, not their
-    code. Fewer than two complete cycles (or fewer than two amplitude ratios
-    in range) give NaN (put a ``SimpleImputer`` after this step; the sample
-    entry wrote 0 for the amplitude ratios).
+    code. A recording with one complete cycle (a clip of a second or two) has
+    its means but NaN standard deviations, as :class:`CycleFeatures` keeps its
+    medians; one with none gives NaN, and so does an amplitude ratio none of
+    whose cycles is in range (put a ``SimpleImputer`` after this step; the
+    sample entry wrote 0 for the amplitude ratios).
 
     Parameters
     ----------
@@ -198,13 +200,16 @@ class IntervalFeatures(SegmentedTable):
         wave = read_one(item, i, self.sr, 0.0)
         beats = detect(wave, self.sr)
         cycles = _cycles(beats.states) if beats.detected else []
-        row = (_intervals(wave, self.sr, cycles) if len(cycles) > 1
+        row = (_intervals(wave, self.sr, cycles) if cycles
                else np.full(len(INTERVAL_FEATURES), np.nan))
         return self._with_confidence(row, beats)
 
 
 def _mean_std(v):
-    return [v.mean(), v.std(ddof=1)] if len(v) > 1 else [np.nan, np.nan]
+    """Mean and standard deviation over cycles: one cycle has a mean and no deviation."""
+    if len(v) > 1:
+        return [v.mean(), v.std(ddof=1)]
+    return [v[0] if len(v) else np.nan, np.nan]
 
 
 def _segments(wave, sr, cycles):
@@ -214,7 +219,7 @@ def _segments(wave, sr, cycles):
 
 
 def _intervals(wave, sr, cycles):
-    """The sample entry's 20 values (:data:`INTERVAL_FEATURES`) of two or more cycles."""
+    """The sample entry's 20 values (:data:`INTERVAL_FEATURES`) of one or more cycles."""
     frames = np.array([[b - a for a, b in parts] for parts in cycles], dtype=float)
     s1, sys, s2, dia = (frames / ENV_RATE).T
     rr = s1 + sys + s2 + dia
@@ -257,8 +262,9 @@ class StateFeatures(SegmentedTable):
       Nyquist rate), the median over cycles.
 
     Written from the paper's description, not its code; the paper's own
-    segmentation was Springer's. Fewer than two complete cycles give NaN (put
-    a ``SimpleImputer`` after this step).
+    segmentation was Springer's. A recording with one complete cycle has its
+    means and medians but NaN standard deviations; one with none gives NaN
+    (put a ``SimpleImputer`` after this step).
 
     Parameters
     ----------
@@ -292,7 +298,7 @@ class StateFeatures(SegmentedTable):
         wave = read_one(item, i, self.sr, 0.0)
         beats = detect(wave, self.sr)
         cycles = _cycles(beats.states) if beats.detected else []
-        if len(cycles) < 2:
+        if not cycles:
             return self._with_confidence(np.full(len(STATE_FEATURES), np.nan), beats)
         segments = _segments(wave, self.sr, cycles)
         shape = []
