@@ -199,5 +199,6 @@ def main(argv=None):
           f"{ranking_score(outer):.3f}; valve disease {outer[valve].mean():.3f})")
     return 0
 
+
 if __name__ == "__main__":
     raise SystemExit(main())
